@@ -1,0 +1,83 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Modules follow the data flow and depend one way:
+//   Tailer -> AccessLogParser -> Aggregation -> Exposition -> ScrapeServer
+// Histograms is a leaf of pure values. Only the executable wires them together.
+let hotPathSettings: [SwiftSetting] = [
+    // The per-line loop is covered by tests and fuzzing; dynamic exclusivity checks
+    // on its buffers cost measurable time without catching anything the tests would not.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
+let package = Package(
+    name: "logmetrics",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "logmetrics", targets: ["LogMetrics"]),
+        .library(name: "AccessLogParser", targets: ["AccessLogParser"]),
+        .library(name: "Histograms", targets: ["Histograms"]),
+        .library(name: "Exposition", targets: ["Exposition"]),
+        .library(name: "Aggregation", targets: ["Aggregation"]),
+        .library(name: "Tailer", targets: ["Tailer"]),
+        .library(name: "ScrapeServer", targets: ["ScrapeServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+        .target(name: "AccessLogParser", swiftSettings: hotPathSettings),
+        .target(name: "Histograms", swiftSettings: hotPathSettings),
+        .target(name: "Exposition", dependencies: ["Histograms", "CZlib"], swiftSettings: hotPathSettings),
+        .target(
+            name: "Aggregation",
+            dependencies: ["AccessLogParser", "Histograms", "Exposition"],
+            swiftSettings: hotPathSettings
+        ),
+        .target(name: "Tailer", dependencies: ["AccessLogParser", "CZlib"], swiftSettings: hotPathSettings),
+        .target(
+            name: "ScrapeServer",
+            dependencies: [
+                "Exposition",
+                "CZlib",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "LogMetrics",
+            dependencies: [
+                "AccessLogParser", "Aggregation", "Exposition", "Histograms", "ScrapeServer", "Tailer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(name: "AccessLogParserTests", dependencies: ["AccessLogParser"]),
+        .testTarget(name: "HistogramsTests", dependencies: ["Histograms"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Histograms"]),
+        .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"]),
+        .testTarget(name: "TailerTests", dependencies: ["Tailer", "AccessLogParser"]),
+        .testTarget(
+            name: "ScrapeServerTests",
+            dependencies: [
+                "ScrapeServer", "Exposition",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "LogMetricsTests", dependencies: ["LogMetrics"]),
+    ]
+)
