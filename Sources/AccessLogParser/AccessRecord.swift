@@ -30,14 +30,32 @@ public final class AccessRecord {
     /// How the record was written.
     public internal(set) var format: RecordFormat = .json
     @usableFromInline var scratch: [UInt8] = []
+    /// The JSON scanner's quote bitmap for the current line; kept here so that it is reused.
+    @usableFromInline var quotes = QuoteMask()
+    /// The keys the last JSON line had at each member position, with their fields. One spare
+    /// entry at the end lets the scanner form a pointer past the covered positions.
+    @usableFromInline let predictions: UnsafeMutablePointer<JSONRecordScanner.KeyPrediction>
 
     public init() {
         slots = .allocate(capacity: AccessLogField.capacity)
         slots.initialize(repeating: Slot(), count: AccessLogField.capacity)
+        predictions = .allocate(capacity: JSONRecordScanner.predictedMembers + 1)
+        predictions.initialize(repeating: .init(), count: JSONRecordScanner.predictedMembers + 1)
     }
 
     deinit {
         slots.deallocate()
+        predictions.deallocate()
+        quotes.deallocate()
+    }
+
+    /// Sets every per-line mask at once; the JSON scanner keeps them in registers while it runs.
+    func setMasks(present: UInt64, seen: UInt64, escaped: UInt64, numeric: UInt64, invalid: UInt64) {
+        self.present = FieldSet(rawValue: present)
+        self.seen = FieldSet(rawValue: seen)
+        self.escaped = FieldSet(rawValue: escaped)
+        self.numeric = FieldSet(rawValue: numeric)
+        self.invalidNumbers = FieldSet(rawValue: invalid)
     }
 
     func begin(_ base: UnsafePointer<UInt8>, length: Int, format: RecordFormat) {

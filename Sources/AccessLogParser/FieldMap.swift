@@ -128,9 +128,10 @@ public struct FieldMap: Sendable {
         entries.first { $0.key == key }?.field
     }
 
-    /// A lookup table holding only the keys of `wanted` fields; others are skipped unread.
+    /// A lookup table for this map; the scanner records only the values of `wanted` fields and
+    /// skips the others unread.
     public func makeKeyTable(wanted: FieldSet = .all) -> KeyTable {
-        KeyTable(entries.filter { wanted.contains($0.field) || $0.hint != 0 })
+        KeyTable(entries, wanted: wanted)
     }
 }
 

@@ -49,127 +49,279 @@ public struct JSONRecordScanner: Sendable {
         guard let p = line.baseAddress else { return .malformed(.truncatedJSON) }
         let n = line.count
         record.begin(p, length: n, format: .json)
+        record.quotes.build(p, n)
+        var cursor = QuoteCursor(record.quotes, count: n)
+        var fields = FieldMasks()
+        let status = scanObject(
+            p, n, &cursor, &fields, record.slots, record.predictions, mayEscape: record.quotes.hasBackslash)
+        record.setMasks(
+            present: fields.present, seen: fields.seen, escaped: fields.escaped, numeric: fields.numeric,
+            invalid: fields.invalid)
+        hints |= fields.hints
+        if status != .record { return status }
+        return FieldSet(rawValue: fields.seen).intersection(markerFields).isEmpty ? .notAccessRecord : .record
+    }
+
+    /// The per-line field masks, kept in registers while a line is scanned. A key seen twice
+    /// resets its field first, so that the last occurrence wins.
+    @usableFromInline
+    struct FieldMasks {
+        var present: UInt64 = 0
+        var seen: UInt64 = 0
+        var escaped: UInt64 = 0
+        var numeric: UInt64 = 0
+        var invalid: UInt64 = 0
+        var hints: UInt8 = 0
+
+        @inline(__always)
+        mutating func begin(_ bit: UInt64) {
+            if seen & bit != 0 { forget(bit) }
+            seen |= bit
+        }
+
+        @inline(never)
+        mutating func forget(_ bit: UInt64) {
+            present &= ~bit
+            escaped &= ~bit
+            numeric &= ~bit
+            invalid &= ~bit
+        }
+
+        @inline(__always)
+        mutating func text(_ bit: UInt64, escaped isEscaped: Bool) {
+            begin(bit)
+            present |= bit
+            if isEscaped { escaped |= bit }
+        }
+
+        @inline(__always)
+        mutating func number(_ bit: UInt64) {
+            begin(bit)
+            present |= bit
+            numeric |= bit
+        }
+
+        @inline(__always)
+        mutating func absent(_ bit: UInt64) {
+            begin(bit)
+        }
+
+        @inline(__always)
+        mutating func invalidNumber(_ bit: UInt64) {
+            begin(bit)
+            invalid |= bit
+        }
+    }
+
+    /// How many members per line the key predictions cover.
+    static let predictedMembers = 64
+
+    /// The key a line had at one member position, as the next line is expected to have it too.
+    @usableFromInline
+    struct KeyPrediction {
+        var head: UInt64 = 0
+        var tail: UInt64 = 0
+        var length = -1
+        /// The key's bytes in the table, to compare the middle of keys longer than 16 bytes.
+        var key: UnsafePointer<UInt8>?
+        /// The field's bit when its value is wanted, else 0.
+        var bit: UInt64 = 0
+        var field: UInt8 = 0
+        var hint: UInt8 = 0
+    }
+
+    @inline(__always)
+    func scanObject(
+        _ p: UnsafePointer<UInt8>, _ n: Int, _ quotes: inout QuoteCursor, _ fields: inout FieldMasks,
+        _ slots: UnsafeMutablePointer<AccessRecord.Slot>, _ predictions: UnsafeMutablePointer<KeyPrediction>,
+        mayEscape: Bool
+    ) -> Status {
         var i = skipWhitespace(p, from: 0, end: n)
         guard i < n, p[i] == UInt8(ascii: "{") else { return .malformed(.invalidJSON) }
         i = skipWhitespace(p, from: i &+ 1, end: n)
         guard i < n else { return .malformed(.truncatedJSON) }
-        if p[i] != UInt8(ascii: "}") {
-            members: while true {
-                guard p[i] == asciiQuote else { return .malformed(.invalidJSON) }
-                let keyStart = i &+ 1
-                guard let keyEnd = closingQuote(in: p, from: keyStart, end: n) else {
-                    return .malformed(.truncatedJSON)
-                }
-                var mapped = keys.lookup(p + keyStart, keyEnd &- keyStart)
-                if mapped == nil && containsBackslash(p, from: keyStart, end: keyEnd) {
-                    mapped = lookupEscapedKey(p, keyStart, keyEnd)
-                }
-                i = skipWhitespace(p, from: keyEnd &+ 1, end: n)
-                guard i < n else { return .malformed(.truncatedJSON) }
-                guard p[i] == UInt8(ascii: ":") else { return .malformed(.invalidJSON) }
-                i = skipWhitespace(p, from: i &+ 1, end: n)
-                guard i < n else { return .malformed(.truncatedJSON) }
-                if let mapped { hints |= mapped.hint }
+        if p[i] == UInt8(ascii: "}") {
+            i = skipWhitespace(p, from: i &+ 1, end: n)
+            return i == n ? .record : .malformed(.invalidJSON)
+        }
+        var member = 0
+        while true {
+            guard p[i] == asciiQuote else { return .malformed(.invalidJSON) }
+            let keyStart = i &+ 1
+            let key = p + keyStart
+            var keyEnd: Int
+            var bit: UInt64 = 0
+            var field = 0
 
-                let c = p[i]
-                if c == asciiQuote {
-                    let valueStart = i &+ 1
-                    guard let valueEnd = closingQuote(in: p, from: valueStart, end: n) else {
-                        return .malformed(.truncatedJSON)
-                    }
-                    if let field = mapped?.field {
-                        storeString(field, p, valueStart, valueEnd, into: record)
-                    }
-                    i = valueEnd &+ 1
-                } else if c == UInt8(ascii: "-") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) {
-                    let start = i
-                    while i < n && isNumberByte(p[i]) { i &+= 1 }
-                    if i == n { return .malformed(.truncatedJSON) }
-                    if let field = mapped?.field {
-                        if let value = parseInteger(p, start, i) {
-                            record.setNumber(field, value, start: start, end: i)
-                        } else if numericFields.contains(field) {
-                            record.setInvalidNumber(field)
-                        } else {
-                            record.setText(field, start: start, end: i, escaped: false)
-                        }
-                    }
-                } else if c == UInt8(ascii: "n") || c == UInt8(ascii: "t") || c == UInt8(ascii: "f") {
-                    let word: UInt32 =
-                        c == UInt8(ascii: "n") ? 0x6C6C_756E : (c == UInt8(ascii: "t") ? 0x6575_7274 : 0x736C_6166)
-                    let length = c == UInt8(ascii: "f") ? 5 : 4
-                    guard i &+ length <= n else { return .malformed(.truncatedJSON) }
-                    // Safe because i + 4 <= i + length <= n.
-                    guard UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self) == UInt32(littleEndian: word),
-                        length == 4 || p[i &+ 4] == UInt8(ascii: "e")
-                    else { return .malformed(.invalidJSON) }
-                    if let field = mapped?.field {
-                        if c == UInt8(ascii: "n") || numericFields.contains(field) {
-                            record.setAbsent(field)
-                        } else {
-                            record.setText(field, start: i, end: i &+ length, escaped: false)
-                        }
-                    }
-                    i &+= length
-                } else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
-                    let (next, failure) = skipNested(p, from: i, end: n)
-                    if let failure { return .malformed(failure) }
-                    i = next
-                    if let field = mapped?.field { record.setAbsent(field) }
-                } else {
-                    return .malformed(.invalidJSON)
+            // Keys come in the same order line after line: first check whether the key the
+            // previous line had at this position is here, byte for byte, with its closing quote
+            // right after it. That needs neither the quote map nor the table.
+            let prediction = predictions + min(member, Self.predictedMembers)
+            let predictedLength = prediction.pointee.length
+            if member < Self.predictedMembers && predictedLength >= 0 && keyStart &+ predictedLength < n
+                && p[keyStart &+ predictedLength] == asciiQuote
+                && KeyTable.words(key, predictedLength) == (prediction.pointee.head, prediction.pointee.tail)
+                && (predictedLength <= 16 || KeyTable.middleEquals(key, prediction.pointee.key!, predictedLength))
+            {
+                keyEnd = keyStart &+ predictedLength
+                field = Int(prediction.pointee.field)
+                bit = prediction.pointee.bit
+                fields.hints |= prediction.pointee.hint
+            } else {
+                quotes.seek(keyStart)
+                keyEnd = quotes.next()
+                guard keyEnd < n else { return .malformed(.truncatedJSON) }
+                let keyLength = keyEnd &- keyStart
+                let (head, tail) = KeyTable.words(key, keyLength)
+                var entry = keys.find(key, keyLength, head, tail)
+                var escapedKey = false
+                if entry < 0 && mayEscape {
+                    entry = findEscapedKey(p, keyStart, keyEnd)
+                    escapedKey = entry >= 0
                 }
+                if entry >= 0 {
+                    let e = keys.entries + entry
+                    fields.hints |= e.pointee.hint
+                    if e.pointee.wanted {
+                        field = Int(e.pointee.field)
+                        bit = 1 &<< UInt64(field)
+                    }
+                }
+                if member < Self.predictedMembers {
+                    // Only keys of the table written without escapes are predicted: their bytes
+                    // hold no quote or backslash, so a byte-for-byte match is a match of the key.
+                    prediction.pointee = KeyPrediction(
+                        head: head, tail: tail, length: entry >= 0 && !escapedKey ? keyLength : -1,
+                        key: entry >= 0 ? UnsafePointer(keys.keyBytes + Int(keys.entries[entry].keyOffset)) : nil,
+                        bit: bit, field: UInt8(truncatingIfNeeded: field),
+                        hint: entry >= 0 ? keys.entries[entry].hint : 0)
+                }
+            }
+            member &+= 1
 
+            i = keyEnd &+ 1
+            if i < n && p[i] == UInt8(ascii: ":") {
+                i &+= 1
+            } else {
                 i = skipWhitespace(p, from: i, end: n)
                 guard i < n else { return .malformed(.truncatedJSON) }
-                let separator = p[i]
-                i = skipWhitespace(p, from: i &+ 1, end: n)
-                if separator == UInt8(ascii: ",") {
-                    guard i < n else { return .malformed(.truncatedJSON) }
-                    continue members
-                }
-                guard separator == UInt8(ascii: "}") else { return .malformed(.invalidJSON) }
-                break members
+                guard p[i] == UInt8(ascii: ":") else { return .malformed(.invalidJSON) }
+                i &+= 1
             }
-        } else {
-            i = skipWhitespace(p, from: i &+ 1, end: n)
+            if i < n && isJSONWhitespace(p[i]) { i = skipWhitespace(p, from: i, end: n) }
+            guard i < n else { return .malformed(.truncatedJSON) }
+
+            let c = p[i]
+            if c == asciiQuote {
+                let start = i &+ 1
+                quotes.seek(start)
+                let end = quotes.next()
+                guard end < n else { return .malformed(.truncatedJSON) }
+                i = end &+ 1
+                if bit != 0 {
+                    let length = end &- start
+                    if length == 0 || (length == 1 && p[start] == UInt8(ascii: "-")) {
+                        fields.absent(bit)
+                    } else if numericFields.rawValue & bit != 0 {
+                        if let value = parseDigits(p, start, end) ?? parseInteger(p, start, end) {
+                            store(slots + field, start, end, value)
+                            fields.number(bit)
+                        } else {
+                            fields.invalidNumber(bit)
+                        }
+                    } else {
+                        store(slots + field, start, end, 0)
+                        fields.text(bit, escaped: mayEscape && containsBackslash(p, from: start, end: end))
+                    }
+                }
+            } else if c == UInt8(ascii: "-") || (c &- UInt8(ascii: "0")) < 10 {
+                let start = i
+                while i < n && isNumberByte(p[i]) { i &+= 1 }
+                if i == n { return .malformed(.truncatedJSON) }
+                if bit != 0 {
+                    if let value = parseDigits(p, start, i) ?? parseInteger(p, start, i) {
+                        store(slots + field, start, i, value)
+                        fields.number(bit)
+                    } else if numericFields.rawValue & bit != 0 {
+                        fields.invalidNumber(bit)
+                    } else {
+                        store(slots + field, start, i, 0)
+                        fields.text(bit, escaped: false)
+                    }
+                }
+            } else if c == UInt8(ascii: "n") || c == UInt8(ascii: "t") || c == UInt8(ascii: "f") {
+                let word: UInt32 =
+                    c == UInt8(ascii: "n") ? 0x6C6C_756E : (c == UInt8(ascii: "t") ? 0x6575_7274 : 0x736C_6166)
+                let length = c == UInt8(ascii: "f") ? 5 : 4
+                guard i &+ length <= n else { return .malformed(.truncatedJSON) }
+                // Safe because i + 4 <= i + length <= n.
+                guard UnsafeRawPointer(p + i).loadUnaligned(as: UInt32.self) == UInt32(littleEndian: word),
+                    length == 4 || p[i &+ 4] == UInt8(ascii: "e")
+                else { return .malformed(.invalidJSON) }
+                if bit != 0 {
+                    if c == UInt8(ascii: "n") || numericFields.rawValue & bit != 0 {
+                        fields.absent(bit)
+                    } else {
+                        store(slots + field, i, i &+ length, 0)
+                        fields.text(bit, escaped: false)
+                    }
+                }
+                i &+= length
+            } else if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+                let (next, failure) = skipNested(p, from: i, end: n, &quotes)
+                if let failure { return .malformed(failure) }
+                i = next
+                if bit != 0 { fields.absent(bit) }
+            } else {
+                return .malformed(.invalidJSON)
+            }
+
+            // Compact JSON, as Envoy writes it, has the separator right after the value.
+            if i < n && p[i] == UInt8(ascii: ",") && i &+ 1 < n && p[i &+ 1] == asciiQuote {
+                i &+= 1
+                continue
+            }
+            if i < n && isJSONWhitespace(p[i]) { i = skipWhitespace(p, from: i, end: n) }
+            guard i < n else { return .malformed(.truncatedJSON) }
+            let separator = p[i]
+            i &+= 1
+            if separator == UInt8(ascii: ",") {
+                if i < n && isJSONWhitespace(p[i]) { i = skipWhitespace(p, from: i, end: n) }
+                guard i < n else { return .malformed(.truncatedJSON) }
+                continue
+            }
+            guard separator == UInt8(ascii: "}") else { return .malformed(.invalidJSON) }
+            i = skipWhitespace(p, from: i, end: n)
+            return i == n ? .record : .malformed(.invalidJSON)
         }
-        guard i == n else { return .malformed(.invalidJSON) }
-        return record.seen.intersection(markerFields).isEmpty ? .notAccessRecord : .record
     }
 
     @inline(__always)
-    func storeString(
-        _ field: AccessLogField, _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int, into record: AccessRecord
-    ) {
-        let length = end &- start
-        if length == 0 || (length == 1 && p[start] == UInt8(ascii: "-")) {
-            record.setAbsent(field)
-        } else if numericFields.contains(field) {
-            if let value = parseInteger(p, start, end) {
-                record.setNumber(field, value, start: start, end: end)
-            } else {
-                record.setInvalidNumber(field)
-            }
-        } else {
-            record.setText(field, start: start, end: end, escaped: containsBackslash(p, from: start, end: end))
-        }
+    func store(_ slot: UnsafeMutablePointer<AccessRecord.Slot>, _ start: Int, _ end: Int, _ number: Int64) {
+        slot.pointee.start = Int32(truncatingIfNeeded: start)
+        slot.pointee.end = Int32(truncatingIfNeeded: end)
+        slot.pointee.number = number
     }
 
-    /// Looks up a key written with escapes (`"re\u0073ponse_code"`): rare, so decoded on demand.
+    /// Finds a key written with escapes (`"re\u0073ponse_code"`): rare, so decoded on demand.
     @inline(never)
-    func lookupEscapedKey(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> (field: AccessLogField, hint: UInt8)?
-    {
+    func findEscapedKey(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int {
+        guard containsBackslash(p, from: start, end: end) else { return -1 }
         var decoded: [UInt8] = []
         JSONString.decode(UnsafeBufferPointer(start: p + start, count: end - start), into: &decoded)
         return decoded.withUnsafeBufferPointer { buffer in
-            buffer.baseAddress.flatMap { keys.lookup($0, buffer.count) }
+            guard let base = buffer.baseAddress else { return -1 }
+            let (head, tail) = KeyTable.words(base, buffer.count)
+            return keys.find(base, buffer.count, head, tail)
         }
     }
 
-    /// Skips one object or array starting at `p[from]`, checking that brackets pair up.
+    /// Skips one object or array starting at `p[from]`, checking that brackets pair up. Strings
+    /// inside are stepped over with the quote cursor, which ends up past the value.
     @usableFromInline
-    func skipNested(_ p: UnsafePointer<UInt8>, from: Int, end n: Int) -> (next: Int, failure: MalformedReason?) {
+    func skipNested(_ p: UnsafePointer<UInt8>, from: Int, end n: Int, _ quotes: inout QuoteCursor)
+        -> (next: Int, failure: MalformedReason?)
+    {
         // One bit per open level: 1 for an object, 0 for an array.
         var kinds = InlineArray<8, UInt64>(repeating: 0)
         var depth = 0
@@ -189,7 +341,9 @@ public struct JSONRecordScanner: Sendable {
                 guard isObject == (c == UInt8(ascii: "}")) else { return (i, .invalidJSON) }
                 if depth == 0 { return (i &+ 1, nil) }
             case asciiQuote:
-                guard let close = closingQuote(in: p, from: i &+ 1, end: n) else { return (i, .truncatedJSON) }
+                quotes.seek(i &+ 1)
+                let close = quotes.next()
+                guard close < n else { return (i, .truncatedJSON) }
                 i = close
             default:
                 break
@@ -204,6 +358,22 @@ public struct JSONRecordScanner: Sendable {
 func isNumberByte(_ c: UInt8) -> Bool {
     (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+")
         || c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E")
+}
+
+/// The common case of ``parseInteger(_:_:_:)``: one to eighteen decimal digits and nothing else.
+@inline(__always)
+func parseDigits(_ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+    guard end &- start <= 18, start < end else { return nil }
+    var value: Int64 = 0
+    var i = start
+    while i < end {
+        let d = p[i] &- UInt8(ascii: "0")
+        guard d < 10 else { return nil }
+        // Cannot overflow: at most 18 digits.
+        value = value &* 10 &+ Int64(d)
+        i &+= 1
+    }
+    return value
 }
 
 /// Parses `p[start..<end]` as a JSON number that is a non-negative integer after truncating any

@@ -1,8 +1,12 @@
 /// An immutable open-addressing table from JSON key bytes to fields.
 ///
-/// Lookup hashes the first and last eight bytes of the key and its length, and for keys up to 16
-/// bytes compares those same words, so most lookups cost two loads, a multiply and two compares:
-/// no string comparison chains and no allocation.
+/// A key is identified by its length and its first and last eight bytes (overlapping for short
+/// keys), which for keys up to 16 bytes hold every byte; longer keys also compare their middle.
+/// Lookup is a multiply-and-shift hash over those words, so there are no string comparison
+/// chains and no allocation.
+///
+/// Every key of a field map is in the table, wanted or not: the scanner then recognises every key
+/// of a known layout and can predict the next one from the previous line.
 public final class KeyTable: @unchecked Sendable {
     // @unchecked Sendable: the storage is written only in init and never mutated afterwards.
 
@@ -14,37 +18,37 @@ public final class KeyTable: @unchecked Sendable {
         @usableFromInline var keyOffset: Int32 = 0
         @usableFromInline var field: UInt8 = 0
         @usableFromInline var hint: UInt8 = 0
+        /// Whether the scanner should record the field's value (others are only recognised).
+        @usableFromInline var wanted = false
     }
 
     @usableFromInline let entries: UnsafeMutablePointer<Entry>
     @usableFromInline let mask: Int
     @usableFromInline let keyBytes: UnsafeMutablePointer<UInt8>
-    let keyByteCount: Int
 
     /// Builds a table for `keys`. A key listed twice keeps its first field.
-    public init(_ keys: [(key: String, field: AccessLogField, hint: UInt8)]) {
+    public init(_ keys: [(key: String, field: AccessLogField, hint: UInt8)], wanted: FieldSet = .all) {
         var size = 16
         while size < keys.count * 4 { size <<= 1 }
         mask = size - 1
         entries = .allocate(capacity: size)
         entries.initialize(repeating: Entry(), count: size)
         let allBytes = keys.flatMap { Array($0.key.utf8) }
-        keyByteCount = allBytes.count
         keyBytes = .allocate(capacity: max(1, allBytes.count))
         keyBytes.initialize(from: allBytes, count: allBytes.count)
         var offset = 0
         for (key, field, hint) in keys {
-            let utf8 = Array(key.utf8)
-            defer { offset += utf8.count }
-            guard !utf8.isEmpty else { continue }
+            let length = key.utf8.count
+            defer { offset += length }
+            guard length > 0 else { continue }
             let p = UnsafePointer(keyBytes + offset)
-            if lookupEntry(p, utf8.count) != nil { continue }
-            let (head, tail) = Self.words(p, utf8.count)
-            var index = Int(truncatingIfNeeded: Self.hash(head, tail, utf8.count)) & mask
+            let (head, tail) = Self.words(p, length)
+            if find(p, length, head, tail) >= 0 { continue }
+            var index = Int(truncatingIfNeeded: Self.hash(head, tail, length)) & mask
             while entries[index].length >= 0 { index = (index + 1) & mask }
             entries[index] = Entry(
-                head: head, tail: tail, length: Int32(utf8.count), keyOffset: Int32(offset),
-                field: field.rawValue, hint: hint)
+                head: head, tail: tail, length: Int32(length), keyOffset: Int32(offset), field: field.rawValue,
+                hint: hint, wanted: wanted.contains(field))
         }
     }
 
@@ -81,37 +85,49 @@ public final class KeyTable: @unchecked Sendable {
         return h ^ (h &>> 32)
     }
 
+    /// Whether entry `index` holds the key `p[0..<n]` whose words are `head` and `tail`.
     @inlinable @inline(__always)
-    func lookupEntry(_ p: UnsafePointer<UInt8>, _ n: Int) -> UnsafeMutablePointer<Entry>? {
-        let (head, tail) = Self.words(p, n)
+    func matches(_ index: Int, _ p: UnsafePointer<UInt8>, _ n: Int, _ head: UInt64, _ tail: UInt64) -> Bool {
+        let entry = entries + index
+        return Int(entry.pointee.length) == n && entry.pointee.head == head && entry.pointee.tail == tail
+            && (n <= 16 || Self.middleEquals(p, keyBytes + Int(entry.pointee.keyOffset), n))
+    }
+
+    /// The entry index of key `p[0..<n]`, or -1.
+    @inlinable @inline(__always)
+    func find(_ p: UnsafePointer<UInt8>, _ n: Int, _ head: UInt64, _ tail: UInt64) -> Int {
         var index = Int(truncatingIfNeeded: Self.hash(head, tail, n)) & mask
         while true {
-            let entry = entries + index
-            let length = Int(entry.pointee.length)
-            if length < 0 { return nil }
-            if length == n && entry.pointee.head == head && entry.pointee.tail == tail
-                && (n <= 16 || Self.middleEquals(p, keyBytes + Int(entry.pointee.keyOffset), n))
-            {
-                return entry
-            }
+            if entries[index].length < 0 { return -1 }
+            if matches(index, p, n, head, tail) { return index }
             index = (index &+ 1) & mask
         }
     }
 
     @usableFromInline
     static func middleEquals(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        // The first and last eight bytes are already known to match; compare the rest a word at a
+        // time, the last word overlapping the tail where needed.
+        let ra = UnsafeRawPointer(a)
+        let rb = UnsafeRawPointer(b)
         var i = 8
         while i < n &- 8 {
-            if a[i] != b[i] { return false }
-            i &+= 1
+            let k = min(i, n &- 16)
+            if ra.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                != rb.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            {
+                return false
+            }
+            i &+= 8
         }
         return true
     }
 
     /// The field mapped to the key `p[0..<n]`, with the key's preset hint bits.
-    @inlinable @inline(__always)
     public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int) -> (field: AccessLogField, hint: UInt8)? {
-        guard let entry = lookupEntry(p, n) else { return nil }
-        return (AccessLogField(rawValue: entry.pointee.field), entry.pointee.hint)
+        let (head, tail) = Self.words(p, n)
+        let index = find(p, n, head, tail)
+        guard index >= 0 else { return nil }
+        return (AccessLogField(rawValue: entries[index].field), entries[index].hint)
     }
 }
