@@ -1,0 +1,164 @@
+import AccessLogParser
+import Exposition
+import Histograms
+
+/// Bounds on cardinality, applied when a series or label value is created.
+public struct Limits: Sendable, Equatable {
+    /// Series per family; observations for further series go to one `__overflow__` series.
+    public var maxSeriesPerFamily: Int
+    /// Distinct values per label name; further values become `__overflow__`.
+    public var maxValuesPerLabel: [String: Int]
+    /// The value cap of labels not listed in ``maxValuesPerLabel``.
+    public var defaultMaxValuesPerLabel: Int
+
+    public init(
+        maxSeriesPerFamily: Int = 10_000, maxValuesPerLabel: [String: Int] = [:], defaultMaxValuesPerLabel: Int = 2_000
+    ) {
+        self.maxSeriesPerFamily = maxSeriesPerFamily
+        self.maxValuesPerLabel = maxValuesPerLabel
+        self.defaultMaxValuesPerLabel = defaultMaxValuesPerLabel
+    }
+}
+
+/// The families to produce and everything needed to compute their labels, fixed at start (or
+/// reload). Families refer to label *dimensions*: one per distinct ``LabelSource``, each with its
+/// own table of values, shared by every family that uses it.
+public final class MetricsSchema: Sendable {
+    public let families: [FamilyDefinition]
+    public let limits: Limits
+    /// Requests slower than this (milliseconds) are `slow_request="true"`.
+    public let slowThresholdMilliseconds: Int64
+    /// The access-log fields the families need; the parser skips the others.
+    public let wantedFields: FieldSet
+
+    let dimensions: [LabelSource]
+    /// The value cap of each dimension: the smallest cap of the label names it appears under.
+    let dimensionCaps: [Int]
+    /// Per family, the dimension of each label.
+    let familyDimensions: [[Int]]
+    /// Per family, bucket bounds in observation units (milliseconds, bytes), for indexing.
+    let observationBuckets: [BucketLayout?]
+    let httpFamilies: [Int]
+    let tcpFamilies: [Int]
+
+    public init(families: [FamilyDefinition], limits: Limits = Limits(), slowThresholdMilliseconds: Int64 = 1000) {
+        self.families = families
+        self.limits = limits
+        self.slowThresholdMilliseconds = slowThresholdMilliseconds
+        var dimensions: [LabelSource] = []
+        var caps: [Int] = []
+        var familyDimensions: [[Int]] = []
+        for family in families {
+            var dims: [Int] = []
+            for label in family.labels {
+                let cap = limits.maxValuesPerLabel[label.name] ?? limits.defaultMaxValuesPerLabel
+                if let existing = dimensions.firstIndex(of: label.source) {
+                    dims.append(existing)
+                    caps[existing] = min(caps[existing], cap)
+                } else {
+                    dims.append(dimensions.count)
+                    dimensions.append(label.source)
+                    caps.append(cap)
+                }
+            }
+            familyDimensions.append(dims)
+        }
+        self.dimensions = dimensions
+        self.dimensionCaps = caps
+        self.familyDimensions = familyDimensions
+        self.observationBuckets = families.map { family in
+            guard let buckets = family.buckets else { return nil }
+            let scale = Double(family.observationsPerUnit)
+            // Rounded to a nanounit so that 0.005 s becomes exactly 5 ms.
+            return try? BucketLayout(upperBounds: buckets.upperBounds.map { ($0 * scale * 1e9).rounded() / 1e9 })
+        }
+        self.httpFamilies = families.indices.filter { !families[$0].observation.isTCP }
+        self.tcpFamilies = families.indices.filter { families[$0].observation.isTCP }
+        var wanted: FieldSet = [.protocol, .method, .responseCode, .duration]
+        for source in dimensions {
+            switch source {
+            case .route: wanted = wanted.union([.routeName, .path])
+            case .responseFlags, .flag: wanted.insert(.responseFlags)
+            case .requestProtocol: wanted = wanted.union([.grpcStatus])
+            case .destinationService, .destinationServiceName, .destinationServiceNamespace:
+                wanted = wanted.union([.upstreamCluster, .requestedServerName, .authority])
+            case .field(let field): wanted.insert(field)
+            default: break
+            }
+        }
+        for family in families {
+            switch family.observation {
+            case .requestBytes, .tcpReceivedBytes: wanted.insert(.bytesReceived)
+            case .responseBytes, .tcpSentBytes: wanted.insert(.bytesSent)
+            case .upstreamServiceTime: wanted.insert(.upstreamServiceTime)
+            default: break
+            }
+        }
+        self.wantedFields = wanted
+    }
+
+    /// The default families of the metric contract, named under `namespace`.
+    ///
+    /// - Parameter sourceLabels: labels added to every family (static labels, pod-log labels).
+    public static func defaultFamilies(
+        namespace: String = "logmetrics", sourceLabels: [FamilyDefinition.Label] = [],
+        slowThresholdMilliseconds: Int64 = 1000
+    ) -> [FamilyDefinition] {
+        let seconds =
+            (try? BucketLayout.envoySeconds.inserting(boundary: Double(slowThresholdMilliseconds) / 1000))
+            ?? BucketLayout.envoySeconds
+        let bytes = try! BucketLayout(upperBounds: [
+            64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
+        ])
+        let route = FamilyDefinition.Label("route", .route)
+        let method = FamilyDefinition.Label("method", .method)
+        let errorType = FamilyDefinition.Label("error_type", .errorType)
+        let flags = FamilyDefinition.Label("response_flags", .responseFlags)
+        let destination = FamilyDefinition.Label("destination_service", .destinationService)
+        let p = namespace.isEmpty ? "" : namespace + "_"
+        return [
+            FamilyDefinition(
+                name: p + "http_requests",
+                help: "HTTP requests by route, method, response code, error type, response flags and slowness.",
+                type: .counter, observation: .requests,
+                labels: [
+                    route, method, .init("response_code", .responseCode), errorType, flags,
+                    .init("slow_request", .slowRequest), destination,
+                ] + sourceLabels),
+            FamilyDefinition(
+                name: p + "http_request_duration_seconds",
+                help: "HTTP request duration, first byte in to last byte out.",
+                type: .histogram, unit: "seconds", observation: .duration,
+                labels: [route, method, errorType] + sourceLabels,
+                buckets: seconds, observationsPerUnit: 1000),
+            FamilyDefinition(
+                name: p + "http_request_size_bytes", help: "HTTP request body size.", type: .histogram, unit: "bytes",
+                observation: .requestBytes, labels: [route] + sourceLabels, buckets: bytes),
+            FamilyDefinition(
+                name: p + "http_response_size_bytes", help: "HTTP response body size.", type: .histogram, unit: "bytes",
+                observation: .responseBytes, labels: [route] + sourceLabels, buckets: bytes),
+            FamilyDefinition(
+                name: p + "http_upstream_service_time_seconds",
+                help: "Time the upstream took to answer, from x-envoy-upstream-service-time.",
+                type: .histogram, unit: "seconds", observation: .upstreamServiceTime, labels: [route] + sourceLabels,
+                buckets: seconds, observationsPerUnit: 1000),
+            FamilyDefinition(
+                name: p + "http_response_flags", help: "Envoy response flags, one increment per flag of each request.",
+                type: .counter, observation: .responseFlags, labels: [route, .init("flag", .flag)] + sourceLabels),
+            FamilyDefinition(
+                name: p + "tcp_connections", help: "TCP proxy connections (closed), by destination and response flags.",
+                type: .counter, observation: .tcpConnections, labels: [destination, flags] + sourceLabels),
+            FamilyDefinition(
+                name: p + "tcp_sent_bytes", help: "Bytes sent to downstream clients on TCP proxy connections.",
+                type: .counter, observation: .tcpSentBytes, labels: [destination, flags] + sourceLabels),
+            FamilyDefinition(
+                name: p + "tcp_received_bytes",
+                help: "Bytes received from downstream clients on TCP proxy connections.",
+                type: .counter, observation: .tcpReceivedBytes, labels: [destination, flags] + sourceLabels),
+            FamilyDefinition(
+                name: p + "tcp_connection_duration_seconds", help: "TCP proxy connection duration.", type: .histogram,
+                unit: "seconds", observation: .tcpDuration, labels: [destination] + sourceLabels,
+                buckets: BucketLayout.envoySeconds, observationsPerUnit: 1000),
+        ]
+    }
+}

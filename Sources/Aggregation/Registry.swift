@@ -1,0 +1,183 @@
+import AccessLogParser
+import Exposition
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The label values and series every reader shares, and the caps that bound them.
+///
+/// Readers count into their own ``Shard`` and come here only the first time they meet a label
+/// value or a series: the registry hands out the identifier every shard then uses for it, so
+/// that a scrape can add shards up index by index.
+public final class Registry: Sendable {
+    public let schema: MetricsSchema
+    let state: Mutex<State>
+
+    /// Label value identifier 0 in every dimension.
+    public static let overflowValue = "__overflow__"
+    /// The value of a label whose field is absent from the record.
+    public static let unknownValue = "unknown"
+
+    // @unchecked Sendable: only touched inside `state`'s lock.
+    final class Dimension: @unchecked Sendable {
+        let table = ByteTable()
+        var values: [String] = []
+        let cap: Int
+        /// New values refused because the dimension was at its cap.
+        var refused: UInt64 = 0
+
+        init(cap: Int) {
+            self.cap = cap
+        }
+
+        /// The identifier of a value, already canonical and valid UTF-8.
+        func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+            let hash = hashBytes(bytes.baseAddress, bytes.count)
+            if let id = table.find(bytes, hash: hash) { return id }
+            // values[0] is the overflow value, which does not count towards the cap.
+            guard values.count - 1 < cap else {
+                refused &+= 1
+                return 0
+            }
+            let id = UInt32(values.count)
+            values.append(String(decoding: bytes, as: UTF8.self))
+            table.insert(bytes, hash: hash, value: id)
+            return id
+        }
+
+        func intern(_ value: String) -> UInt32 {
+            var copy = value
+            return copy.withUTF8 { intern($0) }
+        }
+    }
+
+    // @unchecked Sendable: only touched inside `state`'s lock.
+    final class FamilySeries: @unchecked Sendable {
+        let table: SeriesKeyTable
+        var labels: [LabelSet] = []
+        var created: [Double] = []
+        var keys: [SeriesKey] = []
+        let cap: Int
+        /// Series refused because the family was at its cap.
+        var refused: UInt64 = 0
+
+        init(width: Int, cap: Int) {
+            self.table = SeriesKeyTable(width: width)
+            self.cap = cap
+        }
+    }
+
+    struct State: ~Copyable {
+        var dimensions: [Dimension]
+        var families: [FamilySeries]
+    }
+
+    public init(schema: MetricsSchema) {
+        self.schema = schema
+        var dimensions: [Dimension] = []
+        for (index, source) in schema.dimensions.enumerated() {
+            let dimension = Dimension(cap: schema.dimensionCaps[index])
+            _ = dimension.intern(Self.overflowValue)
+            switch source {
+            case .errorType:
+                for value in ["none", "client_error", "server_error"] { _ = dimension.intern(value) }
+            case .slowRequest:
+                for value in ["false", "true"] { _ = dimension.intern(value) }
+            case .requestProtocol:
+                for value in ["http", "grpc", "tcp"] { _ = dimension.intern(value) }
+            case .constant(let value):
+                _ = dimension.intern(value)
+            default:
+                break
+            }
+            dimensions.append(dimension)
+        }
+        let families = schema.families.indices.map {
+            FamilySeries(width: schema.familyDimensions[$0].count, cap: schema.limits.maxSeriesPerFamily)
+        }
+        state = Mutex(State(dimensions: dimensions, families: families))
+    }
+
+    /// The identifier of a label value in dimension `dimension`: `raw` after JSON unescaping (when
+    /// `escaped`), canonicalisation (response flags) and UTF-8 repair. `0` (`__overflow__`) once
+    /// the dimension is full.
+    func intern(dimension: Int, raw: UnsafeBufferPointer<UInt8>, escaped: Bool) -> UInt32 {
+        let value = canonicalValue(dimension: dimension, raw: raw, escaped: escaped)
+        return state.withLock { $0.dimensions[dimension].intern(value) }
+    }
+
+    func intern(dimension: Int, value: String) -> UInt32 {
+        state.withLock { $0.dimensions[dimension].intern(value) }
+    }
+
+    /// The text of a label value.
+    func value(dimension: Int, id: UInt32) -> String {
+        state.withLock { $0.dimensions[dimension].values[Int(id)] }
+    }
+
+    private func canonicalValue(dimension: Int, raw: UnsafeBufferPointer<UInt8>, escaped: Bool) -> String {
+        var decoded: [UInt8] = []
+        if escaped { JSONString.decode(raw, into: &decoded) }
+        let text =
+            escaped ? decoded.withUnsafeBufferPointer { Escaping.sanitizedString($0) } : Escaping.sanitizedString(raw)
+        switch schema.dimensions[dimension] {
+        case .responseFlags: return ResponseFlags.canonical(text)
+        default: return text
+        }
+    }
+
+    /// The identifier of the series `key` in family `family`, creating it if the family has room;
+    /// otherwise the family's overflow series for the key's constant labels.
+    func series(family: Int, key: SeriesKey, hash: UInt64, now: Double) -> UInt32 {
+        state.withLock { state in
+            let series = state.families[family]
+            if let id = series.table.find(key, hash: hash) { return id }
+            var key = key
+            var hash = hash
+            if series.labels.count >= series.cap {
+                series.refused &+= 1
+                key = overflowKey(family: family, key)
+                hash = key.hashValue64
+                if let id = series.table.find(key, hash: hash) { return id }
+            }
+            let definition = schema.families[family]
+            let dims = schema.familyDimensions[family]
+            var values: [String] = []
+            for k in 0..<key.count {
+                values.append(state.dimensions[dims[k]].values[Int(key.ids[k])])
+            }
+            let id = UInt32(series.labels.count)
+            series.labels.append(LabelSet(names: definition.labels.map(\.name), values: values))
+            series.created.append(now)
+            series.keys.append(key)
+            series.table.insert(key, hash: hash, value: id)
+            return id
+        }
+    }
+
+    /// The key with every label that depends on the record replaced by `__overflow__`; labels of
+    /// the configuration or of the input keep their values, so overflow stays per input.
+    private func overflowKey(family: Int, _ key: SeriesKey) -> SeriesKey {
+        var result = key
+        for (k, dim) in schema.familyDimensions[family].enumerated() {
+            switch schema.dimensions[dim] {
+            case .constant, .input: break
+            default: result.ids[k] = 0
+            }
+        }
+        return result
+    }
+}
+
+/// Seconds since the Unix epoch.
+func wallClockSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}

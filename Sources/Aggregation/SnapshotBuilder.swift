@@ -1,0 +1,150 @@
+import AccessLogParser
+import Exposition
+import Synchronization
+
+/// Builds the snapshot a scrape renders, from the registry and every shard.
+///
+/// Series identifiers are shared, so merging shards is adding arrays index by index. The registry
+/// is read first; a series a reader creates after that shows up in the next scrape, so every
+/// series in a snapshot has all its shards' values and no counter can go backwards between
+/// scrapes.
+public enum SnapshotBuilder {
+    public static func snapshot(registry: Registry, shards: [Shard], now: Double? = nil) -> MetricSnapshot {
+        let schema = registry.schema
+        struct FamilyMeta {
+            var labels: [LabelSet]
+            var created: [Double]
+            var refused: UInt64
+        }
+        var metas: [FamilyMeta] = []
+        var dimensionRefused: [UInt64] = []
+        registry.state.withLock { state in
+            for series in state.families {
+                metas.append(FamilyMeta(labels: series.labels, created: series.created, refused: series.refused))
+            }
+            dimensionRefused = state.dimensions.map(\.refused)
+        }
+        var counts: [[UInt64]] = []
+        var sums: [[Int64]] = []
+        for (family, definition) in schema.families.enumerated() {
+            let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
+            counts.append(Array(repeating: 0, count: metas[family].labels.count * width))
+            sums.append(definition.type == .histogram ? Array(repeating: 0, count: metas[family].labels.count) : [])
+        }
+        var lines = LineCounts()
+        var bytes: UInt64 = 0
+        var invalidNumbers: UInt64 = 0
+        for shard in shards {
+            shard.withRecorder { state in
+                for family in schema.families.indices {
+                    state.counts[family].withUnsafeBufferPointer { source in
+                        counts[family].withUnsafeMutableBufferPointer { target in
+                            for k in 0..<min(source.count, target.count) { target[k] &+= source[k] }
+                        }
+                    }
+                    state.sums[family].withUnsafeBufferPointer { source in
+                        sums[family].withUnsafeMutableBufferPointer { target in
+                            for k in 0..<min(source.count, target.count) {
+                                let (sum, overflow) = target[k].addingReportingOverflow(source[k])
+                                target[k] = overflow ? .max : sum
+                            }
+                        }
+                    }
+                }
+                for input in state.inputs {
+                    lines.add(input.lines)
+                    bytes &+= input.bytes
+                    invalidNumbers &+= input.invalidNumbers
+                }
+            }
+        }
+        var families: [MetricFamilySnapshot] = []
+        for (family, definition) in schema.families.enumerated() {
+            let meta = metas[family]
+            let values: FamilyValues
+            if let layout = definition.buckets {
+                values = .histograms(
+                    HistogramColumns(
+                        bounds: bounds(for: layout.upperBounds), bucketCounts: counts[family], scaledSums: sums[family],
+                        sumExponent: definition.sumExponent))
+            } else {
+                values = .integers(counts[family])
+            }
+            families.append(
+                MetricFamilySnapshot(
+                    name: definition.name, help: definition.help, type: definition.type, unit: definition.unit,
+                    labels: meta.labels, values: values, created: meta.created))
+        }
+        families += selfMetrics(
+            schema: schema, metas: metas.map { ($0.labels.count, $0.refused) }, dimensionRefused: dimensionRefused,
+            lines: lines, bytes: bytes, invalidNumbers: invalidNumbers)
+        return MetricSnapshot(families: families, timestamp: now ?? wallClockSeconds())
+    }
+
+    /// Rendered `le` values are cached per distinct list of bounds.
+    private static func bounds(for values: [Double]) -> BucketBounds {
+        boundsCache.withLock { cache in
+            if let cached = cache[values] { return cached }
+            let made = BucketBounds(values)
+            cache[values] = made
+            return made
+        }
+    }
+
+    private static let boundsCache = Mutex<[[Double]: BucketBounds]>([:])
+
+    static func selfMetrics(
+        schema: MetricsSchema, metas: [(series: Int, refused: UInt64)], dimensionRefused: [UInt64], lines: LineCounts,
+        bytes: UInt64, invalidNumbers: UInt64
+    ) -> [MetricFamilySnapshot] {
+        var lineLabels: [LabelSet] = [LabelSet(names: ["result"], values: ["parsed"])]
+        var lineValues: [UInt64] = [lines.parsed]
+        for reason in SkipReason.allCases {
+            lineLabels.append(LabelSet(names: ["result", "reason"], values: ["skipped", reason.description]))
+            lineValues.append(lines[skipped: reason])
+        }
+        for reason in MalformedReason.allCases {
+            lineLabels.append(LabelSet(names: ["result", "reason"], values: ["malformed", reason.description]))
+            lineValues.append(lines[malformed: reason])
+        }
+        lineLabels.append(LabelSet(names: ["result"], values: ["oversized"]))
+        lineValues.append(lines.oversized)
+
+        let familyLabels = schema.families.map { LabelSet(names: ["family"], values: [$0.name]) }
+        var dimensionLabels: [LabelSet] = []
+        var dimensionValues: [UInt64] = []
+        for (dim, refused) in dimensionRefused.enumerated() {
+            let name =
+                schema.families.indices.lazy.compactMap { family in
+                    schema.familyDimensions[family].firstIndex(of: dim).map { schema.families[family].labels[$0].name }
+                }.first ?? "dimension_\(dim)"
+            guard !dimensionLabels.contains(where: { $0.values == [name] }) else { continue }
+            dimensionLabels.append(LabelSet(names: ["label"], values: [name]))
+            dimensionValues.append(refused)
+        }
+        return [
+            MetricFamilySnapshot(
+                name: "logmetrics_lines", help: "Log lines read, by outcome: parsed, skipped, malformed or oversized.",
+                type: .counter, labels: lineLabels, values: .integers(lineValues)),
+            MetricFamilySnapshot(
+                name: "logmetrics_read_bytes", help: "Bytes of log input read.", type: .counter, labels: [.empty],
+                values: .integers([bytes])),
+            MetricFamilySnapshot(
+                name: "logmetrics_invalid_number_records",
+                help: "Records counted with a numeric field that held no usable integer (treated as absent).",
+                type: .counter, labels: [.empty], values: .integers([invalidNumbers])),
+            MetricFamilySnapshot(
+                name: "logmetrics_series", help: "Series per metric family.", type: .gauge, labels: familyLabels,
+                values: .integers(metas.map { UInt64($0.series) })),
+            MetricFamilySnapshot(
+                name: "logmetrics_series_dropped",
+                help: "New series refused because their family was at its series cap; counted in __overflow__ instead.",
+                type: .counter, labels: familyLabels, values: .integers(metas.map(\.refused))),
+            MetricFamilySnapshot(
+                name: "logmetrics_label_values_dropped",
+                help:
+                    "New label values refused because the label was at its value cap; counted as __overflow__ instead.",
+                type: .counter, labels: dimensionLabels, values: .integers(dimensionValues)),
+        ]
+    }
+}

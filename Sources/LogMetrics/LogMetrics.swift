@@ -1,0 +1,22 @@
+import ArgumentParser
+
+@main
+struct LogMetrics: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "logmetrics",
+        abstract: "Per-route Prometheus metrics from Envoy access logs.",
+        discussion: """
+            Reads Envoy access logs (Istio and Envoy Gateway JSON, Istio TEXT, raw or wrapped by \
+            the container runtime) from files or standard input, and exposes request counters and \
+            latency histograms by route, error type, response flags and slowness.
+
+              kubectl logs -f deploy/istio-ingressgateway -n istio-system | logmetrics
+              logmetrics report --format prometheus access.log
+            """,
+        version: version,
+        subcommands: [Serve.self, Report.self],
+        defaultSubcommand: Serve.self
+    )
+}

@@ -1,0 +1,75 @@
+import AccessLogParser
+import Aggregation
+import ArgumentParser
+import Exposition
+import Tailer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read access logs to their end and print the metrics they give.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case prometheus
+    }
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "Output format: \(Format.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var format: Format = .prometheus
+
+    func run() throws {
+        let schema = MetricsSchema(families: MetricsSchema.defaultFamilies())
+        let registry = Registry(schema: schema)
+        let shard = Shard(registry: registry)
+        let parser = ParserConfiguration(
+            wantedFields: schema.wantedFields, envelope: input.envelope, maxLineLength: input.maxLineBytes)
+        let reader = ChunkReader()
+        var failures = 0
+        for path in input.inputs {
+            let ingest = Ingest(shard: shard, configuration: parser)
+            do {
+                let fd = try openForReading(path)
+                defer { if fd != STDIN_FILENO { close(fd) } }
+                _ = try reader.readToEnd(fd, path: path == "-" ? "standard input" : path) { ingest.feed($0) }
+            } catch {
+                failures += 1
+                printError("logmetrics: \(error)")
+            }
+            ingest.finish()
+        }
+        let snapshot = SnapshotBuilder.snapshot(registry: registry, shards: [shard])
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 16)
+        switch format {
+        case .prometheus: TextFormatWriter.write(snapshot, into: &out)
+        }
+        writeAll(STDOUT_FILENO, out)
+        if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+func printError(_ message: String) {
+    writeAll(STDERR_FILENO, Array((message + "\n").utf8))
+}
+
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            offset += n
+        }
+    }
+}
