@@ -1,0 +1,56 @@
+# logmetrics — the two commands a new machine needs:
+#   make run    build, then follow the bundled real Envoy log and serve its metrics on :9102
+#   make test   every test: unit and integration tests, fuzzing (bounded), real Envoy end to end
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT ?= swift
+LISTEN ?= :9102
+FUZZ_SECONDS ?= 30
+SAMPLE_LOG := e2e/fixtures/envoy-1.40/access.log
+
+.PHONY: help
+help:
+	@sed -n 's/^#  *\(make .*\)/\1/p' Makefile
+
+.PHONY: deps
+deps:
+	@scripts/install-deps.sh build
+
+.PHONY: test-deps
+test-deps:
+	@scripts/install-deps.sh test
+
+.PHONY: build
+build: deps
+	$(SWIFT) build -c release
+
+.PHONY: run
+run: build
+	@echo "logmetrics: serving the metrics of $(SAMPLE_LOG) on http://localhost$(LISTEN)/metrics (Ctrl-C stops)"
+	.build/release/logmetrics --listen $(LISTEN) --from head $(SAMPLE_LOG)
+
+.PHONY: test
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+	python3 e2e/tests/test_compare.py
+	e2e/run-envoy-e2e.sh --bin .build/debug/logmetrics --from e2e/fixtures/envoy-1.40
+	e2e/run-envoy-e2e.sh --bin .build/debug/logmetrics
+
+.PHONY: fuzz
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+.PHONY: bench
+bench:
+	$(SWIFT) package --package-path Benchmarks --disable-sandbox benchmark
+
+.PHONY: format
+format:
+	$(SWIFT) format -i -r Sources Tests Package.swift
+
+.PHONY: lint
+lint:
+	$(SWIFT) format lint -r Sources Tests
