@@ -1,0 +1,72 @@
+import Foundation
+import Testing
+
+@Suite(.serialized) struct ReportCommandTests {
+    /// The committed real Envoy run, in its three forms, against the counts fixed before its traffic.
+    @Test(arguments: ["access.log", "cri.log", "docker-json.log"])
+    func countsEqualTheGroundTruth(file: String) throws {
+        let result = try CommandRunner.run(["report", "--format", "prometheus", CommandRunner.fixture(file)])
+        #expect(result.status == 0, "\(result.stderr)")
+        let truth =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("truth.json")))) as! [String: Any]
+        let expected = truth["http_requests_total"] as? [[String: Any]] ?? []
+        var want: [String: Double] = [:]
+        for series in expected {
+            let labels = series["labels"] as! [String: String]
+            want[Self.key(labels), default: 0] += (series["value"] as! NSNumber).doubleValue
+        }
+        var got: [String: Double] = [:]
+        for (labels, value) in samples(result.stdout, "logmetrics_http_requests_total") {
+            got[Self.key(labels), default: 0] += value
+        }
+        #expect(!want.isEmpty)
+        #expect(got == want)
+        let parsed = samples(result.stdout, "logmetrics_lines_total").first { $0.0["result"] == "parsed" }?.1
+        #expect(parsed == 600)
+    }
+
+    static func key(_ labels: [String: String]) -> String {
+        ["route", "method", "response_code", "response_flags", "error_type", "slow_request"]
+            .map { "\($0)=\(labels[$0] ?? "")" }.joined(separator: ",")
+    }
+
+    @Test func readsStandardInputWhenNoPathIsGiven() throws {
+        let input = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("access.log")))
+        let result = try CommandRunner.run(["report"], stdin: input)
+        #expect(result.status == 0)
+        let total = samples(result.stdout, "logmetrics_http_requests_total").map(\.1).reduce(0, +)
+        #expect(total == 600)
+    }
+
+    @Test func aMissingFileIsNamedAndTheOthersStillCounted() throws {
+        let result = try CommandRunner.run(["report", "/nonexistent/access.log", CommandRunner.fixture("access.log")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("/nonexistent/access.log"))
+        let total = samples(result.stdout, "logmetrics_http_requests_total").map(\.1).reduce(0, +)
+        #expect(total == 600)
+    }
+
+    @Test func badLinesAreCountedAndTheRestSurvive() throws {
+        var input = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("access.log")))
+        input.append(contentsOf: Array("{\"response_code\":200,\"path\":\"/cut".utf8) + [0x0A])
+        input.append(contentsOf: [0xFF, 0xFE, 0x00, 0x01, 0x0A, 0x0A])
+        input.append(contentsOf: Array("[2026-11-20 10:00:00.123][15][warning][config] gRPC stream closed\n".utf8))
+        let result = try CommandRunner.run(["report"], stdin: input)
+        let lines = Dictionary(
+            samples(result.stdout, "logmetrics_lines_total").map {
+                ("\($0.0["result"]!)/\($0.0["reason"] ?? "")", $0.1)
+            },
+            uniquingKeysWith: +)
+        #expect(lines["parsed/"] == 600)
+        #expect(lines["malformed/truncated_json"] == 1)
+        #expect(lines["skipped/not_access_log"] == 2)
+        #expect(lines["skipped/empty"] == 1)
+    }
+
+    @Test func unknownOptionsAreRejectedWithUsage() throws {
+        let result = try CommandRunner.run(["report", "--no-such-option"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--no-such-option"))
+    }
+}
