@@ -1,0 +1,286 @@
+/// Finds the first rule that matches a request, quickly even with hundreds of rules.
+///
+/// Exact paths are looked up in a table and templates walked in a trie of path segments, so the
+/// cost grows with the depth of the path rather than with the number of rules. Each trie node
+/// knows the smallest rule index below it, which prunes branches that cannot beat a match already
+/// found. Prefix rules are few and checked in order; regular expressions, the slowest, are
+/// evaluated last and only when they come before the best match so far.
+public final class RouteMatcher: @unchecked Sendable {
+    // @unchecked Sendable: everything is built in init and only read afterwards.
+
+    public let rules: [RouteRule]
+    private let constraints: [Constraint]
+    private let exact: ByteTable
+    private let exactRules: [[Int]]
+    private var nodes: [Node] = [Node()]
+    private let prefixRules: [(prefix: [UInt8], rule: Int)]
+    private let regexRules: [(regex: Regex<AnyRegexOutput>, rule: Int)]
+    private let anyPathRules: [Int]
+
+    private struct Node {
+        var literals = ByteTable()
+        var literalChildren: [Int] = []
+        var parameter: Int?
+        /// Rules whose template ends at this node.
+        var endRules: [Int] = []
+        /// Rules whose template ends here with a `{name...}` tail.
+        var restRules: [Int] = []
+        var minRule = Int.max
+    }
+
+    private struct Constraint {
+        var methods: [[UInt8]]
+        var authority: [UInt8]?
+        var authorityHasPort = false
+        var routeName: [UInt8]?
+    }
+
+    public init(rules: [RouteRule]) throws(RouteRuleError) {
+        self.rules = rules
+        var constraints: [Constraint] = []
+        let exact = ByteTable()
+        var exactRules: [[Int]] = []
+        var prefixes: [(prefix: [UInt8], rule: Int)] = []
+        var regexes: [(regex: Regex<AnyRegexOutput>, rule: Int)] = []
+        var anyPath: [Int] = []
+        var templates: [(segments: [TemplateSegment], rule: Int)] = []
+        for (index, rule) in rules.enumerated() {
+            guard !rule.name.isEmpty else { throw .emptyName(rule: index) }
+            let authority = rule.authority.map { Array($0.lowercased().utf8) }
+            constraints.append(
+                Constraint(
+                    methods: rule.methods.map { Array($0.uppercased().utf8) }, authority: authority,
+                    authorityHasPort: authority?.contains(UInt8(ascii: ":")) ?? false,
+                    routeName: rule.routeName.map { Array($0.utf8) }))
+            switch rule.path {
+            case nil:
+                anyPath.append(index)
+            case .exact(let path):
+                let bytes = Array(path.utf8)
+                let hash = bytes.withUnsafeBufferPointer { hashBytes($0.baseAddress, $0.count) }
+                if let slot = bytes.withUnsafeBufferPointer({ exact.find($0, hash: hash) }) {
+                    exactRules[Int(slot)].append(index)
+                } else {
+                    bytes.withUnsafeBufferPointer { exact.insert($0, hash: hash, value: UInt32(exactRules.count)) }
+                    exactRules.append([index])
+                }
+            case .prefix(let prefix):
+                prefixes.append((Array(prefix.utf8), index))
+            case .template(let template):
+                templates.append((try Self.parseTemplate(template, rule: index), index))
+            case .regex(let pattern):
+                do {
+                    regexes.append((try Regex(pattern), index))
+                } catch {
+                    throw .invalidRegex(rule: index, pattern: pattern, reason: "\(error)")
+                }
+            }
+        }
+        self.constraints = constraints
+        self.exact = exact
+        self.exactRules = exactRules
+        self.prefixRules = prefixes
+        self.regexRules = regexes
+        self.anyPathRules = anyPath
+        for (segments, rule) in templates { insert(segments, rule: rule) }
+    }
+
+    enum TemplateSegment: Equatable {
+        case literal([UInt8])
+        case parameter
+        case rest
+    }
+
+    static func parseTemplate(_ template: String, rule: Int) throws(RouteRuleError) -> [TemplateSegment] {
+        guard template.hasPrefix("/") else {
+            throw .invalidTemplate(rule: rule, template: template, reason: "must start with /")
+        }
+        var parts = template.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        // "/" is the root, and "/users/" the same as "/users", as when matching.
+        if parts.last?.isEmpty == true { parts.removeLast() }
+        var segments: [TemplateSegment] = []
+        for (k, part) in parts.enumerated() {
+            if part.hasPrefix("{") && part.hasSuffix("}") {
+                let inner = part.dropFirst().dropLast()
+                if inner.hasSuffix("...") {
+                    guard k == parts.count - 1 else {
+                        throw .invalidTemplate(rule: rule, template: template, reason: "{\(inner)} must be the last segment")
+                    }
+                    guard inner.count > 3 else {
+                        throw .invalidTemplate(rule: rule, template: template, reason: "a {name...} needs a name")
+                    }
+                    segments.append(.rest)
+                } else {
+                    guard !inner.isEmpty, !inner.contains("{"), !inner.contains("}") else {
+                        throw .invalidTemplate(rule: rule, template: template, reason: "\"\(part)\" is not a {name} segment")
+                    }
+                    segments.append(.parameter)
+                }
+            } else if part.contains("{") || part.contains("}") {
+                throw .invalidTemplate(
+                    rule: rule, template: template, reason: "\"\(part)\": a {name} must be a whole segment")
+            } else {
+                segments.append(.literal(Array(part.utf8)))
+            }
+        }
+        return segments
+    }
+
+    private func insert(_ segments: [TemplateSegment], rule: Int) {
+        var node = 0
+        nodes[0].minRule = min(nodes[0].minRule, rule)
+        for segment in segments {
+            switch segment {
+            case .rest:
+                nodes[node].restRules.append(rule)
+                return
+            case .parameter:
+                if nodes[node].parameter == nil {
+                    nodes.append(Node())
+                    nodes[node].parameter = nodes.count - 1
+                }
+                node = nodes[node].parameter!
+            case .literal(let bytes):
+                let hash = bytes.withUnsafeBufferPointer { hashBytes($0.baseAddress, $0.count) }
+                if let child = bytes.withUnsafeBufferPointer({ nodes[node].literals.find($0, hash: hash) }) {
+                    node = nodes[node].literalChildren[Int(child)]
+                } else {
+                    nodes.append(Node())
+                    let child = nodes.count - 1
+                    let slot = UInt32(nodes[node].literalChildren.count)
+                    nodes[node].literalChildren.append(child)
+                    bytes.withUnsafeBufferPointer { nodes[node].literals.insert($0, hash: hash, value: slot) }
+                    node = child
+                }
+            }
+            nodes[node].minRule = min(nodes[node].minRule, rule)
+        }
+        nodes[node].endRules.append(rule)
+    }
+
+    /// The index of the first rule that matches, or `nil`. `path` must not include the query.
+    public func match(
+        method: UnsafeBufferPointer<UInt8>?, path: UnsafeBufferPointer<UInt8>?, authority: UnsafeBufferPointer<UInt8>?,
+        routeName: UnsafeBufferPointer<UInt8>?
+    ) -> Int? {
+        var best = Int.max
+        let request = Request(method: method, authority: authority, routeName: routeName)
+        for rule in anyPathRules where rule < best && satisfies(rule, request) {
+            best = rule
+            break
+        }
+        if let path {
+            let hash = hashBytes(path.baseAddress, path.count)
+            if let slot = exact.find(path, hash: hash) {
+                for rule in exactRules[Int(slot)] where rule < best && satisfies(rule, request) {
+                    best = rule
+                    break
+                }
+            }
+            if path.first == UInt8(ascii: "/") && nodes[0].minRule < best {
+                walk(node: 0, path, from: 1, request, &best)
+            }
+            for (prefix, rule) in prefixRules where rule < best {
+                if path.count >= prefix.count && path.starts(with: prefix) && satisfies(rule, request) {
+                    best = rule
+                    break
+                }
+            }
+            if !regexRules.isEmpty, regexRules[0].rule < best {
+                let text = String(decoding: path, as: UTF8.self)
+                for (regex, rule) in regexRules where rule < best {
+                    if (try? regex.firstMatch(in: text)) != nil && satisfies(rule, request) {
+                        best = rule
+                        break
+                    }
+                }
+            }
+        }
+        return best == .max ? nil : best
+    }
+
+    private struct Request {
+        var method: UnsafeBufferPointer<UInt8>?
+        var authority: UnsafeBufferPointer<UInt8>?
+        var routeName: UnsafeBufferPointer<UInt8>?
+    }
+
+    /// Walks the trie from `node` with the path segments starting at `start`.
+    private func walk(node: Int, _ path: UnsafeBufferPointer<UInt8>, from start: Int, _ request: Request, _ best: inout Int) {
+        guard nodes[node].minRule < best else { return }
+        for rule in nodes[node].restRules where rule < best && satisfies(rule, request) {
+            best = rule
+            break
+        }
+        // Past the last segment (a trailing slash counts as the end: "/users/42/" is "/users/{id}").
+        if start >= path.count {
+            for rule in nodes[node].endRules where rule < best && satisfies(rule, request) {
+                best = rule
+                break
+            }
+            return
+        }
+        var end = start
+        while end < path.count && path[end] != UInt8(ascii: "/") { end += 1 }
+        let segment = UnsafeBufferPointer(rebasing: path[start..<end])
+        let next = end + 1
+        if !nodes[node].literalChildren.isEmpty {
+            let hash = hashBytes(segment.baseAddress, segment.count)
+            if let slot = nodes[node].literals.find(segment, hash: hash) {
+                walk(node: nodes[node].literalChildren[Int(slot)], path, from: next, request, &best)
+            }
+        }
+        if let parameter = nodes[node].parameter, !segment.isEmpty {
+            walk(node: parameter, path, from: next, request, &best)
+        }
+    }
+
+    private func satisfies(_ rule: Int, _ request: Request) -> Bool {
+        let constraint = constraints[rule]
+        if !constraint.methods.isEmpty {
+            guard let method = request.method, constraint.methods.contains(where: { $0.elementsEqual(method) }) else {
+                return false
+            }
+        }
+        if let routeName = constraint.routeName {
+            guard let actual = request.routeName, routeName.elementsEqual(actual) else { return false }
+        }
+        if let glob = constraint.authority {
+            guard var authority = request.authority else { return false }
+            if !constraint.authorityHasPort, let colon = authority.lastIndex(of: UInt8(ascii: ":")),
+                authority.first != UInt8(ascii: "[") || authority[colon - 1] == UInt8(ascii: "]")
+            {
+                authority = UnsafeBufferPointer(rebasing: authority[..<colon])
+            }
+            guard Self.globMatches(glob, authority) else { return false }
+        }
+        return true
+    }
+
+    /// `*` matches any run of characters, `?` one; ASCII case is ignored.
+    static func globMatches(_ glob: [UInt8], _ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var g = 0
+        var t = 0
+        var star = -1
+        var resume = 0
+        while t < text.count {
+            let c = text[t] | (text[t] >= UInt8(ascii: "A") && text[t] <= UInt8(ascii: "Z") ? 0x20 : 0)
+            if g < glob.count && (glob[g] == UInt8(ascii: "?") || glob[g] == c) {
+                g += 1
+                t += 1
+            } else if g < glob.count && glob[g] == UInt8(ascii: "*") {
+                star = g
+                resume = t
+                g += 1
+            } else if star >= 0 {
+                g = star + 1
+                resume += 1
+                t = resume
+            } else {
+                return false
+            }
+        }
+        while g < glob.count && glob[g] == UInt8(ascii: "*") { g += 1 }
+        return g == glob.count
+    }
+}
