@@ -3,7 +3,8 @@ import PackageDescription
 
 // Modules follow the data flow and depend one way:
 //   Tailer -> AccessLogParser -> Aggregation -> Exposition -> ScrapeServer
-// Histograms is a leaf of pure values. Only the executable wires them together.
+// Histograms is a leaf of pure values; Configuration turns a YAML file into the typed values the
+// stages take. Only the executable wires them together.
 let hotPathSettings: [SwiftSetting] = [
     // The per-line loop is covered by tests and fuzzing; dynamic exclusivity checks
     // on its buffers cost measurable time without catching anything the tests would not.
@@ -21,6 +22,7 @@ let package = Package(
         .library(name: "Aggregation", targets: ["Aggregation"]),
         .library(name: "Tailer", targets: ["Tailer"]),
         .library(name: "ScrapeServer", targets: ["ScrapeServer"]),
+        .library(name: "Configuration", targets: ["Configuration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -48,6 +50,12 @@ let package = Package(
         ),
         .target(name: "Tailer", dependencies: ["AccessLogParser", "CZlib"], swiftSettings: hotPathSettings),
         .target(
+            name: "Configuration",
+            dependencies: [
+                "AccessLogParser", "Aggregation", "Exposition", "Histograms", .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
             name: "ScrapeServer",
             dependencies: [
                 "Exposition",
@@ -60,8 +68,9 @@ let package = Package(
         .executableTarget(
             name: "LogMetrics",
             dependencies: [
-                "AccessLogParser", "Aggregation", "Exposition", "Histograms", "ScrapeServer", "Tailer",
+                "AccessLogParser", "Aggregation", "Configuration", "Exposition", "Histograms", "ScrapeServer", "Tailer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -70,6 +79,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Histograms"]),
         .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"]),
         .testTarget(name: "TailerTests", dependencies: ["Tailer", "AccessLogParser"]),
+        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Aggregation", "AccessLogParser"]),
         .testTarget(
             name: "ScrapeServerTests",
             dependencies: [

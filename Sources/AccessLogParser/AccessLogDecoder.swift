@@ -57,11 +57,18 @@ public final class AccessLogDecoder {
         }
     }
 
-    /// Ends the input: decodes a last line that had no newline and settles unfinished partial records.
-    public func finish<Sink: AccessRecordSink>(into sink: inout Sink) {
+    /// One file of the input ended (it was rotated away): decodes its last line if that had no
+    /// newline. Partial CRI or docker records stay pending, since their final part may be in the
+    /// next file.
+    public func endOfFile<Sink: AccessRecordSink>(into sink: inout Sink) {
         if case .line(let bytes)? = framer.finish() {
             decodeLine(bytes, into: &sink)
         }
+    }
+
+    /// Ends the input: decodes a last line that had no newline and settles unfinished partial records.
+    public func finish<Sink: AccessRecordSink>(into sink: inout Sink) {
+        endOfFile(into: &sink)
         for stream in partials.indices where !partials[stream].isEmpty {
             if partials[stream].overflowed {
                 partials[stream] = PartialLine()

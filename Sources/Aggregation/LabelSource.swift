@@ -20,6 +20,15 @@ public enum LabelSource: Hashable, Sendable, CustomStringConvertible {
     case destinationServiceNamespace
     /// One individual response flag (for the per-flag counter).
     case flag
+    /// The gRPC status as Envoy logged it (`grpc_status`), empty for calls that are not gRPC.
+    case grpcStatus
+    /// Which proxy saw the request, Istio's `reporter`: `source` for outbound traffic (sidecars
+    /// calling out, gateways), `destination` for inbound, `waypoint` for ambient waypoints.
+    case reporter
+    /// One segment of the path, counted from 1 (`/v1/models/<model>/infer`: 3 is the model).
+    case pathSegment(Int)
+    /// The first capture group of a regular expression searched in a field.
+    case fieldPattern(AccessLogField, String)
     /// A label with one value, from the configuration.
     case constant(String)
     /// A label of the input the line came from (namespace, pod, container from a pod log path).
@@ -40,6 +49,10 @@ public enum LabelSource: Hashable, Sendable, CustomStringConvertible {
         case .destinationServiceName: "destination_service_name"
         case .destinationServiceNamespace: "destination_service_namespace"
         case .flag: "flag"
+        case .grpcStatus: "grpc_status"
+        case .reporter: "reporter"
+        case .pathSegment(let index): "path_segment(\(index))"
+        case .fieldPattern(let field, let pattern): "field(\(field)) =~ \(pattern)"
         case .constant(let value): "constant(\(value))"
         case .input(let name): "input(\(name))"
         case .field(let field): "field(\(field))"

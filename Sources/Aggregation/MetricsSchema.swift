@@ -26,8 +26,7 @@ public struct Limits: Sendable, Equatable {
 public final class MetricsSchema: Sendable {
     public let families: [FamilyDefinition]
     public let limits: Limits
-    /// Requests slower than this (milliseconds) are `slow_request="true"`.
-    public let slowThresholdMilliseconds: Int64
+    public let classification: Classification
     /// The access-log fields the families need; the parser skips the others.
     public let wantedFields: FieldSet
 
@@ -41,10 +40,16 @@ public final class MetricsSchema: Sendable {
     let httpFamilies: [Int]
     let tcpFamilies: [Int]
 
-    public init(families: [FamilyDefinition], limits: Limits = Limits(), slowThresholdMilliseconds: Int64 = 1000) {
+    /// Requests slower than this (milliseconds) are `slow_request="true"`.
+    public var slowThresholdMilliseconds: Int64 { classification.slowThresholdMilliseconds }
+
+    /// - Throws: ``SchemaError`` for a label pattern that is not a valid regular expression.
+    public init(families: [FamilyDefinition], limits: Limits = Limits(), classification: Classification = Classification())
+        throws(SchemaError)
+    {
         self.families = families
         self.limits = limits
-        self.slowThresholdMilliseconds = slowThresholdMilliseconds
+        self.classification = classification
         var dimensions: [LabelSource] = []
         var caps: [Int] = []
         var familyDimensions: [[Int]] = []
@@ -72,12 +77,32 @@ public final class MetricsSchema: Sendable {
             // Rounded to a nanounit so that 0.005 s becomes exactly 5 ms.
             return try? BucketLayout(upperBounds: buckets.upperBounds.map { ($0 * scale * 1e9).rounded() / 1e9 })
         }
+        for source in dimensions {
+            guard case .fieldPattern(_, let pattern) = source else { continue }
+            do {
+                _ = try Regex(pattern)
+            } catch {
+                throw .invalidPattern(pattern, reason: "\(error)")
+            }
+        }
+        do {
+            _ = try RouteMatcher(rules: classification.rules)
+        } catch {
+            throw .invalidRoute(error)
+        }
         self.httpFamilies = families.indices.filter { !families[$0].observation.isTCP }
         self.tcpFamilies = families.indices.filter { families[$0].observation.isTCP }
         var wanted: FieldSet = [.protocol, .method, .responseCode, .duration]
         for source in dimensions {
             switch source {
-            case .route: wanted = wanted.union([.routeName, .path])
+            case .route:
+                wanted = wanted.union([.routeName, .path])
+                if !classification.rules.isEmpty { wanted = wanted.union([.method, .authority]) }
+            case .errorType where classification.grpcStatusDecidesErrorType: wanted.insert(.grpcStatus)
+            case .grpcStatus: wanted.insert(.grpcStatus)
+            case .reporter: wanted.insert(.upstreamCluster)
+            case .pathSegment: wanted.insert(.path)
+            case .fieldPattern(let field, _): wanted.insert(field)
             case .responseFlags, .flag: wanted.insert(.responseFlags)
             case .requestProtocol: wanted = wanted.union([.grpcStatus])
             case .destinationService, .destinationServiceName, .destinationServiceNamespace:
@@ -99,14 +124,17 @@ public final class MetricsSchema: Sendable {
 
     /// The default families of the metric contract, named under `namespace`.
     ///
-    /// - Parameter sourceLabels: labels added to every family (static labels, pod-log labels).
+    /// - Parameters:
+    ///   - sourceLabels: labels added to every family (static labels, pod-log labels).
+    ///   - slowThresholds: milliseconds; each becomes an exact bound of the duration histogram.
     public static func defaultFamilies(
         namespace: String = "logmetrics", sourceLabels: [FamilyDefinition.Label] = [],
-        slowThresholdMilliseconds: Int64 = 1000
+        slowThresholds: [Int64] = [1000]
     ) -> [FamilyDefinition] {
-        let seconds =
-            (try? BucketLayout.envoySeconds.inserting(boundary: Double(slowThresholdMilliseconds) / 1000))
-            ?? BucketLayout.envoySeconds
+        var seconds = BucketLayout.envoySeconds
+        for threshold in slowThresholds {
+            seconds = (try? seconds.inserting(boundary: Double(threshold) / 1000)) ?? seconds
+        }
         let bytes = try! BucketLayout(upperBounds: [
             64, 256, 1024, 4096, 16384, 65536, 262_144, 1_048_576, 4_194_304, 16_777_216, 67_108_864,
         ])
@@ -159,6 +187,89 @@ public final class MetricsSchema: Sendable {
                 name: p + "tcp_connection_duration_seconds", help: "TCP proxy connection duration.", type: .histogram,
                 unit: "seconds", observation: .tcpDuration, labels: [destination] + sourceLabels,
                 buckets: BucketLayout.envoySeconds, observationsPerUnit: 1000),
+        ]
+    }
+}
+
+public enum SchemaError: Error, Equatable, CustomStringConvertible {
+    case invalidPattern(String, reason: String)
+    case invalidRoute(RouteRuleError)
+
+    public var description: String {
+        switch self {
+        case .invalidPattern(let pattern, let reason): "\"\(pattern)\" is not a valid regular expression: \(reason)"
+        case .invalidRoute(let error): error.description
+        }
+    }
+}
+
+extension MetricsSchema {
+    /// Istio's standard metric names, labels and buckets, computed from access logs, plus
+    /// `route_name`, `error_type` and `slow_request`: queries and dashboards written for Istio's
+    /// own metrics keep working.
+    ///
+    /// Labels an access log cannot tell (the peer's canonical service, principals, mTLS) are
+    /// `unknown`, as Istio itself reports missing peer metadata. `source_workload` and
+    /// `source_workload_namespace` come from the pod log the line was read from, when known.
+    public static func istioFamilies(
+        extraLabels: [FamilyDefinition.Label] = [], slowThresholds: [Int64] = [1000]
+    ) -> [FamilyDefinition] {
+        var milliseconds = BucketLayout.envoyMilliseconds
+        for threshold in slowThresholds {
+            milliseconds = (try? milliseconds.inserting(boundary: Double(threshold))) ?? milliseconds
+        }
+        let unknown = LabelSource.constant(Registry.unknownValue)
+        let common: [FamilyDefinition.Label] = [
+            .init("reporter", .reporter),
+            .init("source_workload", .input("workload")),
+            .init("source_workload_namespace", .input("namespace")),
+            .init("source_principal", unknown),
+            .init("destination_workload", unknown),
+            .init("destination_workload_namespace", unknown),
+            .init("destination_principal", unknown),
+            .init("destination_service", .destinationService),
+            .init("destination_service_name", .destinationServiceName),
+            .init("destination_service_namespace", .destinationServiceNamespace),
+            .init("request_protocol", .requestProtocol),
+        ]
+        let http =
+            common + [
+                .init("response_code", .responseCode),
+                .init("grpc_response_status", .grpcStatus),
+                .init("response_flags", .responseFlags),
+                .init("connection_security_policy", unknown),
+                .init("route_name", .route),
+                .init("error_type", .errorType),
+                .init("slow_request", .slowRequest),
+            ] + extraLabels
+        let tcp =
+            common + [
+                .init("response_flags", .responseFlags),
+                .init("connection_security_policy", unknown),
+            ] + extraLabels
+        return [
+            FamilyDefinition(
+                name: "istio_requests", help: "Requests, from the proxy's access log.", type: .counter,
+                observation: .requests, labels: http),
+            FamilyDefinition(
+                name: "istio_request_duration_milliseconds", help: "Request duration, from the proxy's access log.",
+                type: .histogram, unit: "milliseconds", observation: .duration, labels: http, buckets: milliseconds),
+            FamilyDefinition(
+                name: "istio_request_bytes", help: "Request body sizes, from the proxy's access log.", type: .histogram,
+                unit: "bytes", observation: .requestBytes, labels: http, buckets: BucketLayout.envoyMilliseconds),
+            FamilyDefinition(
+                name: "istio_response_bytes", help: "Response body sizes, from the proxy's access log.",
+                type: .histogram, unit: "bytes", observation: .responseBytes, labels: http,
+                buckets: BucketLayout.envoyMilliseconds),
+            FamilyDefinition(
+                name: "istio_tcp_connections_closed", help: "TCP connections closed, from the proxy's access log.",
+                type: .counter, observation: .tcpConnections, labels: tcp),
+            FamilyDefinition(
+                name: "istio_tcp_sent_bytes", help: "Bytes sent on TCP connections, from the proxy's access log.",
+                type: .counter, observation: .tcpSentBytes, labels: tcp),
+            FamilyDefinition(
+                name: "istio_tcp_received_bytes", help: "Bytes received on TCP connections, from the proxy's access log.",
+                type: .counter, observation: .tcpReceivedBytes, labels: tcp),
         ]
     }
 }

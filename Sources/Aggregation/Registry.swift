@@ -91,6 +91,8 @@ public final class Registry: Sendable {
                 for value in ["false", "true"] { _ = dimension.intern(value) }
             case .requestProtocol:
                 for value in ["http", "grpc", "tcp"] { _ = dimension.intern(value) }
+            case .reporter:
+                for value in ["source", "destination", "waypoint"] { _ = dimension.intern(value) }
             case .constant(let value):
                 _ = dimension.intern(value)
             default:
@@ -104,11 +106,11 @@ public final class Registry: Sendable {
         state = Mutex(State(dimensions: dimensions, families: families))
     }
 
-    /// The identifier of a label value in dimension `dimension`: `raw` after JSON unescaping (when
-    /// `escaped`), canonicalisation (response flags) and UTF-8 repair. `0` (`__overflow__`) once
-    /// the dimension is full.
-    func intern(dimension: Int, raw: UnsafeBufferPointer<UInt8>, escaped: Bool) -> UInt32 {
-        let value = canonicalValue(dimension: dimension, raw: raw, escaped: escaped)
+    /// The identifier of a label value in dimension `dimension`: `raw` (JSON escapes already
+    /// decoded) after canonicalisation (response flags) and UTF-8 repair. `0` (`__overflow__`)
+    /// once the dimension is full.
+    func intern(dimension: Int, raw: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        let value = canonicalValue(dimension: dimension, raw: raw)
         return state.withLock { $0.dimensions[dimension].intern(value) }
     }
 
@@ -121,11 +123,8 @@ public final class Registry: Sendable {
         state.withLock { $0.dimensions[dimension].values[Int(id)] }
     }
 
-    private func canonicalValue(dimension: Int, raw: UnsafeBufferPointer<UInt8>, escaped: Bool) -> String {
-        var decoded: [UInt8] = []
-        if escaped { JSONString.decode(raw, into: &decoded) }
-        let text =
-            escaped ? decoded.withUnsafeBufferPointer { Escaping.sanitizedString($0) } : Escaping.sanitizedString(raw)
+    private func canonicalValue(dimension: Int, raw: UnsafeBufferPointer<UInt8>) -> String {
+        let text = Escaping.sanitizedString(raw)
         switch schema.dimensions[dimension] {
         case .responseFlags: return ResponseFlags.canonical(text)
         default: return text

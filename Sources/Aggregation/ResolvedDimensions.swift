@@ -21,12 +21,17 @@ extension ShardState {
         switch schema.dimensions[dim] {
         case .errorType:
             let code = record.int(.responseCode) ?? 0
+            if code == 200 && schema.classification.grpcStatusDecidesErrorType, let status = record.rawBytes(.grpcStatus) {
+                return GRPCStatus.errorType(status) ?? 1
+            }
             return code >= 500 ? 3 : (code >= 400 ? 2 : 1)
         case .slowRequest:
-            return (record.int(.duration) ?? 0) > schema.slowThresholdMilliseconds ? 2 : 1
+            return (record.int(.duration) ?? 0) > slowThreshold(record) ? 2 : 1
         case .requestProtocol:
             if Self.isTCP(record) { return 3 }
             return record.has(.grpcStatus) ? 2 : 1
+        case .reporter:
+            return Self.reporter(record.rawBytes(.upstreamCluster))
         case .constant:
             return 1
         case .input:
@@ -41,44 +46,157 @@ extension ShardState {
             if code >= 0 && code < 1000 { codeCache[Int(code)] = id }
             return id
         case .route:
-            if record.has(.routeName) { return lookup(dim, record, .routeName) }
-            guard let path = record.rawBytes(.path) else { return lookup(dim, "unknown") }
-            var end = path.count
-            if let query = path.firstIndex(of: UInt8(ascii: "?")) { end = query }
-            return lookup(dim, bytes: UnsafeBufferPointer(rebasing: path[..<end]), escaped: record.isEscaped(.path))
+            return route(dim, record)
         case .method:
             return lookup(dim, record, .method)
         case .responseFlags:
-            guard let flags = record.rawBytes(.responseFlags) else { return lookup(dim, "-") }
-            return lookup(dim, bytes: flags, escaped: record.isEscaped(.responseFlags))
+            guard record.has(.responseFlags) else { return lookup(dim, "-") }
+            return lookup(dim, record, .responseFlags)
+        case .grpcStatus:
+            guard record.has(.grpcStatus) else { return lookup(dim, "") }
+            return lookup(dim, record, .grpcStatus)
         case .destinationService, .destinationServiceName, .destinationServiceNamespace:
             return destination(dim, record)
         case .field(let field):
             return lookup(dim, record, field)
+        case .pathSegment(let index):
+            return record.withValue(.path) { path in
+                guard let path, let segment = Self.segment(index, of: path) else { return lookup(dim, "unknown") }
+                return lookup(dim, bytes: segment)
+            }
+        case .fieldPattern(let field, _):
+            return record.withValue(field) { value in
+                guard let value else { return lookup(dim, "unknown") }
+                return lookupDerived(dim, key: value) { $0.capture(value) }
+            }
         case .flag:
             return 0
         }
     }
 
-    private mutating func lookup(_ dim: Int, _ value: StaticString) -> UInt32 {
-        value.withUTF8Buffer { lookup(dim, bytes: $0, escaped: false) }
+    /// The route: the first matching rule, else Envoy's `route_name` (unless ignored), else the
+    /// path's template (or the path without its query when templates are off).
+    private mutating func route(_ dim: Int, _ record: AccessRecord) -> UInt32 {
+        let classification = schema.classification
+        if let matcher = routeMatcher {
+            let rule = record.withValue(.path) { path -> Int? in
+                var withoutQuery = path
+                if let path, let query = path.firstIndex(of: UInt8(ascii: "?")) {
+                    withoutQuery = UnsafeBufferPointer(rebasing: path[..<query])
+                }
+                return matcher.match(
+                    method: record.rawBytes(.method), path: withoutQuery, authority: record.rawBytes(.authority),
+                    routeName: record.rawBytes(.routeName))
+            }
+            if let rule {
+                if ruleRouteIDs[rule] == .max {
+                    ruleRouteIDs[rule] = registry.intern(dimension: dim, value: classification.rules[rule].name)
+                }
+                return ruleRouteIDs[rule]
+            }
+        }
+        if classification.useRouteName, let name = record.rawBytes(.routeName), !isIgnoredRouteName(name) {
+            return lookup(dim, record, .routeName)
+        }
+        return record.withValue(.path) { path in
+            guard let path else { return lookup(dim, "unknown") }
+            if let template = classification.pathTemplate {
+                scratch.removeAll(keepingCapacity: true)
+                template.write(path, into: &scratch)
+                let bytes = scratch
+                return bytes.withUnsafeBufferPointer { lookup(dim, bytes: $0) }
+            }
+            var end = path.count
+            if let query = path.firstIndex(of: UInt8(ascii: "?")) { end = query }
+            return lookup(dim, bytes: UnsafeBufferPointer(rebasing: path[..<end]))
+        }
     }
 
+    private func isIgnoredRouteName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+        ignoredRouteNames.contains { $0.elementsEqual(name) }
+    }
+
+    /// The slow-request threshold of the record's route.
+    private mutating func slowThreshold(_ record: AccessRecord) -> Int64 {
+        let classification = schema.classification
+        guard !classification.slowThresholdsByRoute.isEmpty, let routeDimension else {
+            return classification.slowThresholdMilliseconds
+        }
+        var resolved = ResolvedDimensions()
+        let id = Int(resolve(routeDimension, record, &resolved))
+        if id >= routeThresholds.count { routeThresholds += Array(repeating: -1, count: id + 16 - routeThresholds.count) }
+        if routeThresholds[id] < 0 {
+            let name = registry.value(dimension: routeDimension, id: UInt32(id))
+            routeThresholds[id] = classification.slowThresholdsByRoute[name] ?? classification.slowThresholdMilliseconds
+        }
+        return routeThresholds[id]
+    }
+
+    /// `source`, `destination` or `waypoint` (identifiers 1, 2, 3) from the cluster's direction.
+    static func reporter(_ cluster: UnsafeBufferPointer<UInt8>?) -> UInt32 {
+        guard let cluster else { return 1 }
+        if cluster.starts(with: "inbound-vip|".utf8) { return 3 }
+        if cluster.starts(with: "inbound|".utf8) || cluster.starts(with: "InboundPassthroughCluster".utf8) { return 2 }
+        return 1
+    }
+
+    /// Segment `index` (from 1) of a path, before its query.
+    static func segment(_ index: Int, of path: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        var end = path.count
+        if let query = path.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) { end = query }
+        var seen = 0
+        var i = 0
+        while i < end {
+            if path[i] == UInt8(ascii: "/") {
+                i += 1
+                continue
+            }
+            var j = i
+            while j < end && path[j] != UInt8(ascii: "/") { j += 1 }
+            seen += 1
+            if seen == index { return UnsafeBufferPointer(rebasing: path[i..<j]) }
+            i = j
+        }
+        return nil
+    }
+
+    private mutating func lookup(_ dim: Int, _ value: StaticString) -> UInt32 {
+        value.withUTF8Buffer { lookup(dim, bytes: $0) }
+    }
+
+    /// The field's value, JSON escapes decoded, or `unknown` when absent.
     private mutating func lookup(_ dim: Int, _ record: AccessRecord, _ field: AccessLogField) -> UInt32 {
-        guard let bytes = record.rawBytes(field) else { return lookup(dim, "unknown") }
-        return lookup(dim, bytes: bytes, escaped: record.isEscaped(field))
+        record.withValue(field) { bytes in
+            guard let bytes else { return lookup(dim, "unknown") }
+            return lookup(dim, bytes: bytes)
+        }
     }
 
     @inline(__always)
-    private mutating func lookup(_ dim: Int, bytes: UnsafeBufferPointer<UInt8>, escaped: Bool) -> UInt32 {
+    private mutating func lookup(_ dim: Int, bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
         guard let cache = valueCaches[dim] else { return 0 }
         let hash = hashBytes(bytes.baseAddress, bytes.count)
         if let id = cache.find(bytes, hash: hash) { return id }
-        let id = registry.intern(dimension: dim, raw: bytes, escaped: escaped)
+        return remember(dim, cache, bytes, hash, registry.intern(dimension: dim, raw: bytes))
+    }
+
+    /// Like `lookup`, but the value is derived from the key by `derive` when the key is new.
+    private mutating func lookupDerived(
+        _ dim: Int, key: UnsafeBufferPointer<UInt8>, derive: (LocalPattern) -> String
+    ) -> UInt32 {
+        guard let cache = valueCaches[dim], let pattern = patterns[dim] else { return 0 }
+        let hash = hashBytes(key.baseAddress, key.count)
+        if let id = cache.find(key, hash: hash) { return id }
+        return remember(dim, cache, key, hash, registry.intern(dimension: dim, value: derive(pattern)))
+    }
+
+    private func remember(_ dim: Int, _ cache: ByteTable, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt64, _ id: UInt32)
+        -> UInt32
+    {
         // Bounded by the dimension's cap, with room for raw spellings that canonicalise to the
         // same value and for values refused into overflow; past that, start over.
         if cache.count > 4 * schema.dimensionCaps[dim] + 1024 { cache.removeAll() }
-        cache.insert(bytes, hash: hash, value: id)
+        cache.insert(key, hash: hash, value: id)
         return id
     }
 
@@ -88,26 +206,26 @@ extension ShardState {
         let authority = record.rawBytes(.authority)
         let parsed = DestinationService.parse(cluster: cluster, serverName: serverName, authority: authority)
         guard let range = parsed.service else { return lookup(dim, "unknown") }
-        let source: UnsafeBufferPointer<UInt8>
-        let field: AccessLogField
-        switch parsed.source {
-        case .cluster: (source, field) = (cluster!, .upstreamCluster)
-        case .serverName: (source, field) = (serverName!, .requestedServerName)
-        case .authority: (source, field) = (authority!, .authority)
-        }
+        let source: UnsafeBufferPointer<UInt8>? =
+            switch parsed.source {
+            case .cluster: cluster
+            case .serverName: serverName
+            case .authority: authority
+            }
+        guard let source else { return lookup(dim, "unknown") }
         let host = UnsafeBufferPointer(rebasing: source[range])
         switch schema.dimensions[dim] {
         case .destinationServiceName, .destinationServiceNamespace:
             guard let parts = DestinationService.nameAndNamespace(host) else {
                 if case .destinationServiceName = schema.dimensions[dim] {
-                    return lookup(dim, bytes: host, escaped: record.isEscaped(field))
+                    return lookup(dim, bytes: host)
                 }
                 return lookup(dim, "unknown")
             }
             let part = schema.dimensions[dim] == .destinationServiceName ? parts.name : parts.namespace
-            return lookup(dim, bytes: UnsafeBufferPointer(rebasing: host[part]), escaped: record.isEscaped(field))
+            return lookup(dim, bytes: UnsafeBufferPointer(rebasing: host[part]))
         default:
-            return lookup(dim, bytes: host, escaped: record.isEscaped(field))
+            return lookup(dim, bytes: host)
         }
     }
 }

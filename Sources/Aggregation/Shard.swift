@@ -54,6 +54,18 @@ public struct ShardState: AccessRecordSink, Sendable {
     let codeDimension: Int?
     let flagDimension: Int?
     let flagsDimension: Int?
+    let routeDimension: Int?
+
+    /// This shard's own compiled route rules (compiled regular expressions are not shared).
+    let routeMatcher: RouteMatcher?
+    /// Rule index -> route value identifier, filled on first use.
+    var ruleRouteIDs: [UInt32]
+    let ignoredRouteNames: [[UInt8]]
+    /// Route value identifier -> slow-request threshold, filled on first use (-1: not yet).
+    var routeThresholds: [Int64] = []
+    /// Per dimension, the compiled pattern of a `.fieldPattern` source.
+    let patterns: [LocalPattern?]
+    var scratch: [UInt8] = []
 
     /// Per family: counter values by series (counters), or bucket counts flattened by series.
     var counts: [[UInt64]]
@@ -65,7 +77,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         self.schema = registry.schema
         valueCaches = schema.dimensions.map { source in
             switch source {
-            case .errorType, .slowRequest, .requestProtocol, .constant, .input, .responseCode: nil
+            case .errorType, .slowRequest, .requestProtocol, .reporter, .constant, .input, .responseCode: nil
             default: ByteTable()
             }
         }
@@ -74,6 +86,16 @@ public struct ShardState: AccessRecordSink, Sendable {
         codeDimension = schema.dimensions.firstIndex(of: .responseCode)
         flagDimension = schema.dimensions.firstIndex(of: .flag)
         flagsDimension = schema.dimensions.firstIndex(of: .responseFlags)
+        routeDimension = schema.dimensions.firstIndex(of: .route)
+        let classification = schema.classification
+        // The schema validated the rules and patterns, so compiling them again cannot fail.
+        routeMatcher = classification.rules.isEmpty ? nil : try? RouteMatcher(rules: classification.rules)
+        ruleRouteIDs = Array(repeating: .max, count: classification.rules.count)
+        ignoredRouteNames = classification.ignoredRouteNames.map { Array($0.utf8) }
+        patterns = schema.dimensions.map { source in
+            guard case .fieldPattern(_, let pattern) = source, let regex = try? Regex(pattern) else { return nil }
+            return LocalPattern(regex)
+        }
         counts = Array(repeating: [], count: schema.families.count)
         sums = Array(repeating: [], count: schema.families.count)
     }
@@ -204,5 +226,25 @@ public struct ShardState: AccessRecordSink, Sendable {
             ? [] : ResponseFlags.split(text).map { registry.intern(dimension: flagDimension, value: $0) }
         flagParts[flags] = parts
         return parts
+    }
+}
+
+/// A regular expression compiled for one shard, used only under that shard's lock.
+final class LocalPattern: @unchecked Sendable {
+    // @unchecked Sendable: owned by one shard's state and only used with its lock held.
+    let regex: Regex<AnyRegexOutput>
+
+    init(_ regex: Regex<AnyRegexOutput>) {
+        self.regex = regex
+    }
+
+    /// The first capture group of the first match in `value` (the whole match when the pattern
+    /// has no group), or `unknown` when nothing matches.
+    func capture(_ value: UnsafeBufferPointer<UInt8>) -> String {
+        let text = String(decoding: value, as: UTF8.self)
+        guard let match = try? regex.firstMatch(in: text) else { return Registry.unknownValue }
+        let output = match.output
+        if output.count > 1, let group = output[1].substring { return String(group) }
+        return String(text[match.range])
     }
 }

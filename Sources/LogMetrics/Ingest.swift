@@ -27,7 +27,20 @@ final class Ingest {
         }
     }
 
-    /// The input ended: settle its unfinished last line.
+    /// One file of the input ended (rotated away): settle its unfinished last line, keeping
+    /// partial container records for the next file.
+    func endOfFile() {
+        let decoder = decoder
+        let input = input
+        let bytes = bytes
+        shard.withRecorder { state in
+            state.currentInput = input
+            decoder.endOfFile(into: &state)
+            state.updateInput(lines: decoder.counts, bytes: bytes)
+        }
+    }
+
+    /// The input ended: settle its unfinished last line and partial records.
     func finish() {
         let decoder = decoder
         let input = input

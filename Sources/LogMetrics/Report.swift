@@ -26,7 +26,7 @@ struct Report: ParsableCommand {
     var format: Format = .prometheus
 
     func run() throws {
-        let schema = MetricsSchema(families: MetricsSchema.defaultFamilies())
+        let schema = try MetricsSchema(families: MetricsSchema.defaultFamilies())
         let registry = Registry(schema: schema)
         let shard = Shard(registry: registry)
         let parser = ParserConfiguration(

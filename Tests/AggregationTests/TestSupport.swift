@@ -10,7 +10,7 @@ struct Harness {
     let configuration: ParserConfiguration
 
     init(families: [FamilyDefinition] = MetricsSchema.defaultFamilies(), limits: Limits = Limits(), shards: Int = 1) {
-        schema = MetricsSchema(families: families, limits: limits)
+        schema = try! MetricsSchema(families: families, limits: limits)
         let registry = Registry(schema: schema)
         self.registry = registry
         self.shards = (0..<shards).map { _ in Shard(registry: registry) }

@@ -5,9 +5,11 @@
 /// knows the smallest rule index below it, which prunes branches that cannot beat a match already
 /// found. Prefix rules are few and checked in order; regular expressions, the slowest, are
 /// evaluated last and only when they come before the best match so far.
+///
+/// Not shared between threads: each shard builds its own from the same rules.
 public final class RouteMatcher: @unchecked Sendable {
-    // @unchecked Sendable: everything is built in init and only read afterwards.
-
+    // @unchecked Sendable: a matcher holds compiled regular expressions, which are not Sendable;
+    // each shard owns its own and uses it only with the shard's lock held.
     public let rules: [RouteRule]
     private let constraints: [Constraint]
     private let exact: ByteTable

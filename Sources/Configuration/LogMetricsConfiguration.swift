@@ -1,0 +1,77 @@
+import AccessLogParser
+import Aggregation
+
+/// Everything a configuration file can say, with the defaults used when it says nothing.
+public struct LogMetricsConfiguration: Sendable, Equatable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// Every JSON preset and the TEXT format, detected per record.
+        case auto
+        case istioJSON = "istio-json"
+        case envoyGatewayJSON = "envoy-gateway-json"
+        case istioText = "istio-text"
+        /// Only the keys listed under `fields`.
+        case custom
+    }
+
+    public enum Preset: String, Sendable, CaseIterable {
+        /// The `<namespace>_http_*` and `<namespace>_tcp_*` families.
+        case `default`
+        /// Istio's metric names, labels and millisecond buckets.
+        case istio
+    }
+
+    /// A label taken from a logged field.
+    public struct ExtractedLabel: Sendable, Equatable {
+        public var name: String
+        /// A field name (`path`, `user_agent`, ...), a name defined under `fields`, or a JSON key.
+        public var field: String
+        /// Take only this path segment (from 1).
+        public var segment: Int?
+        /// Take only the first capture group of this regular expression.
+        public var pattern: String?
+        /// Distinct values kept; the rest are `__overflow__`.
+        public var maxValues: Int?
+
+        public init(name: String, field: String, segment: Int? = nil, pattern: String? = nil, maxValues: Int? = nil) {
+            self.name = name
+            self.field = field
+            self.segment = segment
+            self.pattern = pattern
+            self.maxValues = maxValues
+        }
+    }
+
+    public var format: Format = .auto
+    /// Logical field name (built-in, or new) -> JSON key.
+    public var fields: [String: String] = [:]
+    public var preset: Preset = .default
+    public var namespace = "logmetrics"
+    public var routes: [RouteRule] = []
+    public var useRouteName = true
+    public var ignoredRouteNames: [String] = ["default"]
+    public var autoTemplate = true
+    public var templateMaxDepth = 8
+    public var slowThresholdMilliseconds: Int64 = 1000
+    public var slowThresholdsByRoute: [String: Int64] = [:]
+    public var grpcStatusDecidesErrorType = true
+    /// Labels with one value on every family.
+    public var staticLabels: [String: String] = [:]
+    /// Labels of the input a line came from, added to every family: `namespace`, `pod`,
+    /// `container`, `workload` (from Kubernetes pod log paths).
+    public var sourceLabels: [String] = []
+    public var extractedLabels: [ExtractedLabel] = []
+    /// Family (name without namespace or `_total`) -> its labels, replacing the default list.
+    public var familyLabels: [String: [String]] = [:]
+    /// Family -> bucket bounds in the family's unit.
+    public var buckets: [String: [Double]] = [:]
+    public var limits = Limits(maxSeriesPerFamily: 10_000, maxValuesPerLabel: ["route": 500])
+    /// Series not updated for this long are dropped from the output (never below 10 minutes).
+    public var idleExpirySeconds: Double = 3600
+    public var maxLineBytes = LineFramer.defaultMaxLineLength
+    public var envelope: Envelope = .auto
+
+    public init() {}
+
+    /// Idle series are kept at least this long, so that sparse counters are not reset.
+    public static let minimumIdleExpirySeconds: Double = 600
+}

@@ -1,0 +1,101 @@
+import AccessLogParser
+import Aggregation
+import Foundation
+import Synchronization
+import Tailer
+
+/// One input read on its own thread into its own shard.
+class Reader: @unchecked Sendable {
+    // @unchecked Sendable: everything mutable is used by the reader's thread only; other threads
+    // only start and join it.
+    let shard: Shard
+    let stop: StopSignal
+    private let finished = Mutex(false)
+    private var thread: Thread?
+
+    init(shard: Shard, stop: StopSignal) {
+        self.shard = shard
+        self.stop = stop
+    }
+
+    func start() {
+        let thread = Thread { [self] in
+            run()
+            finished.withLock { $0 = true }
+        }
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Waits for the thread to finish what it is reading (it checks the stop signal often).
+    func join() {
+        while !finished.withLock({ $0 }) { usleep(10_000) }
+    }
+
+    func run() {}
+}
+
+final class StandardInputReader: Reader, @unchecked Sendable {
+    let parser: ParserConfiguration
+    let exitOnEOF: Bool
+
+    init(shard: Shard, parser: ParserConfiguration, stop: StopSignal, exitOnEOF: Bool) {
+        self.parser = parser
+        self.exitOnEOF = exitOnEOF
+        super.init(shard: shard, stop: stop)
+    }
+
+    override func run() {
+        let ingest = Ingest(shard: shard, configuration: parser)
+        let reader = ChunkReader()
+        do {
+            _ = try reader.readToEnd(0, path: "standard input") { ingest.feed($0) }
+        } catch {
+            log("logmetrics: \(error)")
+        }
+        ingest.finish()
+        if exitOnEOF {
+            stop.trigger()
+        } else {
+            log("logmetrics: standard input ended; still serving the metrics it gave")
+        }
+    }
+}
+
+final class FileReader: Reader, @unchecked Sendable {
+    let path: String
+    let parser: ParserConfiguration
+    let startPosition: PollingFollower.Start
+    let pollInterval: Int
+
+    init(
+        path: String, shard: Shard, parser: ParserConfiguration, stop: StopSignal, start: PollingFollower.Start,
+        pollInterval: Int
+    ) {
+        self.path = path
+        self.parser = parser
+        self.startPosition = start
+        self.pollInterval = pollInterval
+        super.init(shard: shard, stop: stop)
+    }
+
+    override func run() {
+        let ingest = Ingest(shard: shard, configuration: parser)
+        let follower = PollingFollower(path: path)
+        var lastError: SystemError?
+        let events = PollingFollower.Events(
+            chunk: { ingest.feed($0) },
+            rotated: { ingest.endOfFile() },
+            truncated: { _ in ingest.decoder.reset() },
+            error: { error in
+                if error != lastError { log("logmetrics: \(error)") }
+                lastError = error
+            })
+        while !stop.isStopped {
+            if follower.poll(start: startPosition, events: events) == 0 {
+                usleep(useconds_t(pollInterval * 1000))
+            }
+        }
+    }
+}
