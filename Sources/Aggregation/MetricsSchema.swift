@@ -44,7 +44,9 @@ public final class MetricsSchema: Sendable {
     public var slowThresholdMilliseconds: Int64 { classification.slowThresholdMilliseconds }
 
     /// - Throws: ``SchemaError`` for a label pattern that is not a valid regular expression.
-    public init(families: [FamilyDefinition], limits: Limits = Limits(), classification: Classification = Classification())
+    public init(
+        families: [FamilyDefinition], limits: Limits = Limits(), classification: Classification = Classification()
+    )
         throws(SchemaError)
     {
         self.families = families
@@ -268,7 +270,8 @@ extension MetricsSchema {
                 name: "istio_tcp_sent_bytes", help: "Bytes sent on TCP connections, from the proxy's access log.",
                 type: .counter, observation: .tcpSentBytes, labels: tcp),
             FamilyDefinition(
-                name: "istio_tcp_received_bytes", help: "Bytes received on TCP connections, from the proxy's access log.",
+                name: "istio_tcp_received_bytes",
+                help: "Bytes received on TCP connections, from the proxy's access log.",
                 type: .counter, observation: .tcpReceivedBytes, labels: tcp),
         ]
     }

@@ -21,7 +21,9 @@ extension ShardState {
         switch schema.dimensions[dim] {
         case .errorType:
             let code = record.int(.responseCode) ?? 0
-            if code == 200 && schema.classification.grpcStatusDecidesErrorType, let status = record.rawBytes(.grpcStatus) {
+            if code == 200 && schema.classification.grpcStatusDecidesErrorType,
+                let status = record.rawBytes(.grpcStatus)
+            {
                 return GRPCStatus.errorType(status) ?? 1
             }
             return code >= 500 ? 3 : (code >= 400 ? 2 : 1)
@@ -124,7 +126,9 @@ extension ShardState {
         }
         var resolved = ResolvedDimensions()
         let id = Int(resolve(routeDimension, record, &resolved))
-        if id >= routeThresholds.count { routeThresholds += Array(repeating: -1, count: id + 16 - routeThresholds.count) }
+        if id >= routeThresholds.count {
+            routeThresholds += Array(repeating: -1, count: id + 16 - routeThresholds.count)
+        }
         if routeThresholds[id] < 0 {
             let name = registry.value(dimension: routeDimension, id: UInt32(id))
             routeThresholds[id] = classification.slowThresholdsByRoute[name] ?? classification.slowThresholdMilliseconds
@@ -190,7 +194,9 @@ extension ShardState {
         return remember(dim, cache, key, hash, registry.intern(dimension: dim, value: derive(pattern)))
     }
 
-    private func remember(_ dim: Int, _ cache: ByteTable, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt64, _ id: UInt32)
+    private func remember(
+        _ dim: Int, _ cache: ByteTable, _ key: UnsafeBufferPointer<UInt8>, _ hash: UInt64, _ id: UInt32
+    )
         -> UInt32
     {
         // Bounded by the dimension's cap, with room for raw spellings that canonicalise to the

@@ -86,7 +86,9 @@ struct ConfigNode {
     }
 
     func double() throws(ConfigurationError) -> Double {
-        guard let value = node.float ?? node.int.map(Double.init), value.isFinite else { throw error("expected a number") }
+        guard let value = node.float ?? node.int.map(Double.init), value.isFinite else {
+            throw error("expected a number")
+        }
         return value
     }
 

@@ -95,7 +95,8 @@ public enum ConfigurationCompiler {
             let source: LabelSource
             if let segment = label.segment {
                 guard field == .path else {
-                    throw CompileError(key: "labels.extract.\(label.name).segment", message: "segments are taken from the path only")
+                    throw CompileError(
+                        key: "labels.extract.\(label.name).segment", message: "segments are taken from the path only")
                 }
                 source = .pathSegment(segment)
             } else if let pattern = label.pattern {
@@ -118,7 +119,8 @@ public enum ConfigurationCompiler {
         case .default:
             families = MetricsSchema.defaultFamilies(
                 namespace: c.namespace, sourceLabels: common, slowThresholds: classification.allSlowThresholds)
-            for k in families.indices where families[k].observation == .requests || families[k].observation == .duration {
+            for k in families.indices where families[k].observation == .requests || families[k].observation == .duration
+            {
                 families[k].labels += extracted
             }
         case .istio:
@@ -129,16 +131,21 @@ public enum ConfigurationCompiler {
         for (name, labels) in c.familyLabels.sorted(by: { $0.key < $1.key }) {
             guard let index = families.firstIndex(where: { matches($0, name, namespace: c.namespace) }) else {
                 throw CompileError(
-                    key: "labels.families.\(name)", message: "no such family; families are: \(shortNames(families, c.namespace))")
+                    key: "labels.families.\(name)",
+                    message: "no such family; families are: \(shortNames(families, c.namespace))")
             }
             var definitions: [FamilyDefinition.Label] = []
             for label in labels {
                 guard var definition = available[label] ?? (label == "flag" ? .init("flag", .flag) : nil) else {
                     throw CompileError(
                         key: "labels.families.\(name)",
-                        message: "unknown label \"\(label)\"; labels are: \(available.keys.sorted().joined(separator: ", "))")
+                        message:
+                            "unknown label \"\(label)\"; labels are: \(available.keys.sorted().joined(separator: ", "))"
+                    )
                 }
-                if c.preset == .istio, let renamed = families[index].labels.first(where: { $0.source == definition.source }) {
+                if c.preset == .istio,
+                    let renamed = families[index].labels.first(where: { $0.source == definition.source })
+                {
                     definition.name = renamed.name
                 }
                 definitions.append(definition)
@@ -147,13 +154,16 @@ public enum ConfigurationCompiler {
             if hasFlag != (families[index].observation == .responseFlags) {
                 throw CompileError(
                     key: "labels.families.\(name)",
-                    message: hasFlag ? "only the response flags family has a flag label" : "this family needs the flag label")
+                    message: hasFlag
+                        ? "only the response flags family has a flag label" : "this family needs the flag label")
             }
             families[index].labels = definitions
         }
         for (name, bounds) in c.buckets.sorted(by: { $0.key < $1.key }) {
             guard let index = families.firstIndex(where: { matches($0, name, namespace: c.namespace) }) else {
-                throw CompileError(key: "buckets.\(name)", message: "no such family; families are: \(shortNames(families, c.namespace))")
+                throw CompileError(
+                    key: "buckets.\(name)",
+                    message: "no such family; families are: \(shortNames(families, c.namespace))")
             }
             guard families[index].type == .histogram else {
                 throw CompileError(key: "buckets.\(name)", message: "only histograms have buckets")

@@ -17,12 +17,15 @@ public enum ConfigurationLoader {
         return try load(yaml: text, file: path)
     }
 
-    public static func load(yaml: String, file: String = "<config>") throws(ConfigurationError) -> LogMetricsConfiguration {
+    public static func load(yaml: String, file: String = "<config>") throws(ConfigurationError)
+        -> LogMetricsConfiguration
+    {
         let root: Node?
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            throw ConfigurationError(file: file, line: Self.line(of: error), message: "not valid YAML: \(Self.describe(error))")
+            throw ConfigurationError(
+                file: file, line: Self.line(of: error), message: "not valid YAML: \(Self.describe(error))")
         } catch {
             throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
         }
@@ -40,8 +43,10 @@ public enum ConfigurationLoader {
     static func apply(_ root: ConfigNode, to c: inout LogMetricsConfiguration) throws(ConfigurationError) {
         let members = try root.mapping(allowed: topLevelKeys)
         // Keys are applied in an order where later checks can rely on earlier values.
-        let order = ["format", "fields", "preset", "namespace", "input", "routes", "route_name", "auto_template",
-            "slow_request", "grpc", "labels", "buckets", "limits"]
+        let order = [
+            "format", "fields", "preset", "namespace", "input", "routes", "route_name", "auto_template",
+            "slow_request", "grpc", "labels", "buckets", "limits",
+        ]
         for key in order {
             guard let node = members.first(where: { $0.key == key })?.value else { continue }
             switch key {
@@ -91,7 +96,8 @@ public enum ConfigurationLoader {
                     }
                 }
             case "grpc":
-                for (key, value) in try node.mapping(allowed: ["status_decides_error_type"]) where key == "status_decides_error_type" {
+                for (key, value) in try node.mapping(allowed: ["status_decides_error_type"])
+                where key == "status_decides_error_type" {
                     c.grpcStatusDecidesErrorType = try value.bool()
                 }
             case "labels":
@@ -171,7 +177,8 @@ public enum ConfigurationLoader {
                     let name = try item.string()
                     guard ConfigurationCompiler.sourceLabelNames.contains(name) else {
                         throw item.error(
-                            "unknown source label; expected one of \(ConfigurationCompiler.sourceLabelNames.joined(separator: ", "))")
+                            "unknown source label; expected one of \(ConfigurationCompiler.sourceLabelNames.joined(separator: ", "))"
+                        )
                     }
                     c.sourceLabels.append(name)
                 }

@@ -26,11 +26,10 @@ struct Report: ParsableCommand {
     var format: Format = .prometheus
 
     func run() throws {
-        let schema = try MetricsSchema(families: MetricsSchema.defaultFamilies())
-        let registry = Registry(schema: schema)
+        let compiled = try input.configuration()
+        let registry = Registry(schema: compiled.schema)
         let shard = Shard(registry: registry)
-        let parser = ParserConfiguration(
-            wantedFields: schema.wantedFields, envelope: input.envelope, maxLineLength: input.maxLineBytes)
+        let parser = compiled.parser
         let reader = ChunkReader()
         var failures = 0
         for path in input.inputs {

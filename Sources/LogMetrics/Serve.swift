@@ -18,7 +18,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address to serve on: [HOST]:PORT (an empty host means every interface).")
     var listen: String = ":9102"
 
-    @Option(help: "Where to start in files present at start: head or tail (files that appear later are read from their head).")
+    @Option(
+        help:
+            "Where to start in files present at start: head or tail (files that appear later are read from their head)."
+    )
     var from: StartPosition = .tail
 
     @Flag(help: "Exit when standard input ends instead of serving the final metrics until stopped.")
@@ -39,10 +42,9 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let address = try ListenAddress(listen)
-        let schema = try MetricsSchema(families: MetricsSchema.defaultFamilies())
-        let registry = Registry(schema: schema)
-        let parser = ParserConfiguration(
-            wantedFields: schema.wantedFields, envelope: input.envelope, maxLineLength: input.maxLineBytes)
+        let compiled = try input.configuration()
+        let registry = Registry(schema: compiled.schema)
+        let parser = compiled.parser
         let stop = StopSignal()
         var readers: [Reader] = []
         for path in input.inputs {

@@ -41,7 +41,8 @@ import Testing
         #expect(c.limits.maxValuesPerLabel["route"] == 500)
         #expect(c.idleExpirySeconds == 3600)
         let compiled = try ConfigurationCompiler.compile(c)
-        let duration = try #require(compiled.schema.families.first { $0.name == "logmetrics_http_request_duration_seconds" })
+        let duration = try #require(
+            compiled.schema.families.first { $0.name == "logmetrics_http_request_duration_seconds" })
         #expect(duration.labels.map(\.name) == ["route", "method", "error_type"])
         // The configured bounds, plus both slow-request thresholds as exact bounds.
         #expect(duration.buckets?.upperBounds == [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.3, 0.5, 1, 2.5, 5, 10])
@@ -73,7 +74,8 @@ import Testing
 
     @Test func errorsNameTheLineAndKeyOfTheValue() throws {
         let regex = try #require(
-            failure("""
+            failure(
+                """
                 routes:
                   - name: ok
                     match: { path: "/a" }
@@ -124,7 +126,9 @@ import Testing
         #expect(try #require(failure("slow_request: { threshold_ms: fast }\n")).message.contains("whole number"))
         #expect(try #require(failure("route_name: { use: maybe }\n")).message.contains("true or false"))
         #expect(try #require(failure("routes: { name: x }\n")).message.contains("list"))
-        #expect(try #require(failure("labels: { static: { \"bad-name\": x } }\n")).message.contains("not a valid label name"))
+        #expect(
+            try #require(failure("labels: { static: { \"bad-name\": x } }\n")).message.contains(
+                "not a valid label name"))
         #expect(try #require(failure("namespace: 9lives\n")).message.contains("metric name"))
         #expect(try #require(failure("routes:\n  - match: { path: /a }\n")).message.contains("needs a name"))
         #expect(

@@ -78,7 +78,9 @@ public struct PathTemplate: Sendable, Equatable {
                 if c != UInt8(ascii: "-") { return false }
             } else {
                 let lower = c | 0x20
-                let isHex = (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "f"))
+                let isHex =
+                    (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                    || (lower >= UInt8(ascii: "a") && lower <= UInt8(ascii: "f"))
                 if !isHex { return false }
             }
         }

@@ -106,7 +106,8 @@ public final class RouteMatcher: @unchecked Sendable {
                 let inner = part.dropFirst().dropLast()
                 if inner.hasSuffix("...") {
                     guard k == parts.count - 1 else {
-                        throw .invalidTemplate(rule: rule, template: template, reason: "{\(inner)} must be the last segment")
+                        throw .invalidTemplate(
+                            rule: rule, template: template, reason: "{\(inner)} must be the last segment")
                     }
                     guard inner.count > 3 else {
                         throw .invalidTemplate(rule: rule, template: template, reason: "a {name...} needs a name")
@@ -114,7 +115,8 @@ public final class RouteMatcher: @unchecked Sendable {
                     segments.append(.rest)
                 } else {
                     guard !inner.isEmpty, !inner.contains("{"), !inner.contains("}") else {
-                        throw .invalidTemplate(rule: rule, template: template, reason: "\"\(part)\" is not a {name} segment")
+                        throw .invalidTemplate(
+                            rule: rule, template: template, reason: "\"\(part)\" is not a {name} segment")
                     }
                     segments.append(.parameter)
                 }
@@ -208,7 +210,9 @@ public final class RouteMatcher: @unchecked Sendable {
     }
 
     /// Walks the trie from `node` with the path segments starting at `start`.
-    private func walk(node: Int, _ path: UnsafeBufferPointer<UInt8>, from start: Int, _ request: Request, _ best: inout Int) {
+    private func walk(
+        node: Int, _ path: UnsafeBufferPointer<UInt8>, from start: Int, _ request: Request, _ best: inout Int
+    ) {
         guard nodes[node].minRule < best else { return }
         for rule in nodes[node].restRules where rule < best && satisfies(rule, request) {
             best = rule

@@ -23,7 +23,9 @@ public struct RouteRule: Sendable, Equatable {
     /// Envoy's `route_name`, exactly.
     public var routeName: String?
 
-    public init(name: String, methods: [String] = [], path: PathMatch? = nil, authority: String? = nil, routeName: String? = nil) {
+    public init(
+        name: String, methods: [String] = [], path: PathMatch? = nil, authority: String? = nil, routeName: String? = nil
+    ) {
         self.name = name
         self.methods = methods
         self.path = path
