@@ -59,10 +59,15 @@ public final class Registry: Sendable {
 
     // @unchecked Sendable: only touched inside `state`'s lock.
     final class FamilySeries: @unchecked Sendable {
-        let table: SeriesKeyTable
+        var table: SeriesKeyTable
         var labels: [LabelSet] = []
         var created: [Double] = []
         var keys: [SeriesKey] = []
+        /// Whether each identifier is a series; expired ones are free for reuse.
+        var live: [Bool] = []
+        var free: [UInt32] = []
+        var liveCount = 0
+        var expired: UInt64 = 0
         let cap: Int
         /// Series refused because the family was at its cap.
         var refused: UInt64 = 0
@@ -78,8 +83,15 @@ public final class Registry: Sendable {
         var families: [FamilySeries]
     }
 
-    public init(schema: MetricsSchema) {
+    /// Monotonic seconds at creation; ``clock()`` counts from here.
+    private let origin: Double
+    private let monotonic: @Sendable () -> Double
+
+    /// - Parameter monotonic: the clock idle expiry uses; tests inject their own.
+    public init(schema: MetricsSchema, monotonic: @escaping @Sendable () -> Double = monotonicSeconds) {
         self.schema = schema
+        self.monotonic = monotonic
+        self.origin = monotonic()
         var dimensions: [Dimension] = []
         for (index, source) in schema.dimensions.enumerated() {
             let dimension = Dimension(cap: schema.dimensionCaps[index])
@@ -139,7 +151,7 @@ public final class Registry: Sendable {
             if let id = series.table.find(key, hash: hash) { return id }
             var key = key
             var hash = hash
-            if series.labels.count >= series.cap {
+            if series.liveCount >= series.cap {
                 series.refused &+= 1
                 key = overflowKey(family: family, key)
                 hash = key.hashValue64
@@ -151,10 +163,22 @@ public final class Registry: Sendable {
             for k in 0..<key.count {
                 values.append(state.dimensions[dims[k]].values[Int(key.ids[k])])
             }
-            let id = UInt32(series.labels.count)
-            series.labels.append(LabelSet(names: definition.labels.map(\.name), values: values))
-            series.created.append(now)
-            series.keys.append(key)
+            let labels = LabelSet(names: definition.labels.map(\.name), values: values)
+            let id: UInt32
+            if let reused = series.free.popLast() {
+                id = reused
+                series.labels[Int(id)] = labels
+                series.created[Int(id)] = now
+                series.keys[Int(id)] = key
+                series.live[Int(id)] = true
+            } else {
+                id = UInt32(series.labels.count)
+                series.labels.append(labels)
+                series.created.append(now)
+                series.keys.append(key)
+                series.live.append(true)
+            }
+            series.liveCount += 1
             series.table.insert(key, hash: hash, value: id)
             return id
         }
@@ -172,6 +196,64 @@ public final class Registry: Sendable {
         }
         return result
     }
+}
+
+extension Registry {
+    /// Whole seconds since the registry was created, on a monotonic clock: when series were last
+    /// updated, for idle expiry.
+    public func clock() -> UInt32 {
+        UInt32(clamping: Int(monotonic() - origin))
+    }
+
+    /// Drops series that no shard has updated for `idleSeconds`, so that label churn (pods, paths)
+    /// does not keep memory and output growing. Every shard is locked while it runs, so no update
+    /// can slip in between the decision and the drop. Returns how many series were dropped.
+    @discardableResult
+    public func expireIdleSeries(shards: [Shard], idleSeconds: Double) -> Int {
+        let now = clock()
+        guard Double(now) > idleSeconds else { return 0 }
+        let cutoff = now - UInt32(idleSeconds)
+        return Shard.withAllLocked(shards) { states in
+            state.withLock { state in
+                var total = 0
+                for family in state.families.indices {
+                    let series = state.families[family]
+                    var expired: [Int] = []
+                    for id in series.live.indices where series.live[id] {
+                        var last: UInt32 = 0
+                        for shard in states.indices where id < states[shard].lastUpdated[family].count {
+                            last = max(last, states[shard].lastUpdated[family][id])
+                        }
+                        if last < cutoff { expired.append(id) }
+                    }
+                    guard !expired.isEmpty else { continue }
+                    for id in expired {
+                        series.live[id] = false
+                        series.free.append(UInt32(id))
+                    }
+                    series.liveCount -= expired.count
+                    series.expired &+= UInt64(expired.count)
+                    // Rebuild the key table from the live series: simpler than deleting entries
+                    // from an open-addressing table, and expiry is rare.
+                    let table = SeriesKeyTable(width: series.table.width, capacity: max(series.liveCount, 16))
+                    for id in series.live.indices where series.live[id] {
+                        table.insert(series.keys[id], hash: series.keys[id].hashValue64, value: UInt32(id))
+                    }
+                    series.table = table
+                    for shard in states.indices { states[shard].forget(family: family, ids: expired) }
+                    total += expired.count
+                }
+                return total
+            }
+        }
+    }
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
 }
 
 /// Seconds since the Unix epoch.

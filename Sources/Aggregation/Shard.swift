@@ -21,6 +21,20 @@ public final class Shard: Sendable {
     public func withRecorder<R>(_ body: (inout ShardState) throws -> R) rethrows -> R {
         try state.withLock { try body(&$0) }
     }
+
+    /// Runs `body` with every shard locked, in order, with their states.
+    static func withAllLocked<R: Sendable>(_ shards: [Shard], _ body: (inout [ShardState]) -> R) -> R {
+        func lock(_ index: Int, _ states: inout [ShardState]) -> R {
+            guard index < shards.count else { return body(&states) }
+            return shards[index].state.withLock { state in
+                states.append(state)
+                defer { state = states[index] }
+                return lock(index + 1, &states)
+            }
+        }
+        var states: [ShardState] = []
+        return lock(0, &states)
+    }
 }
 
 /// Per-input bookkeeping kept with the values it produced.
@@ -39,7 +53,7 @@ public struct ShardState: AccessRecordSink, Sendable {
     let schema: MetricsSchema
     /// The input whose lines are being recorded; set by the reader before each chunk.
     public var currentInput = 0
-    public private(set) var inputs: [InputStatistics] = []
+    public internal(set) var inputs: [InputStatistics] = []
     /// Per input, the identifier of each `.input` dimension's value.
     var inputDimensionValues: [[UInt32]] = []
 
@@ -71,6 +85,12 @@ public struct ShardState: AccessRecordSink, Sendable {
     var counts: [[UInt64]]
     /// Per family (histograms): sums of observations by series, in observation units.
     var sums: [[Int64]]
+    /// Per family, when each series was last updated by this shard (``Registry/clock`` seconds).
+    var lastUpdated: [[UInt32]]
+    /// The registry clock when the current chunk started; set by ``updateClock()``.
+    var now: UInt32 = 0
+    /// Set when a reload replaced this shard: its reader must move on to the new one.
+    public internal(set) var isRetired = false
 
     init(registry: Registry) {
         self.registry = registry
@@ -98,6 +118,8 @@ public struct ShardState: AccessRecordSink, Sendable {
         }
         counts = Array(repeating: [], count: schema.families.count)
         sums = Array(repeating: [], count: schema.families.count)
+        lastUpdated = Array(repeating: [], count: schema.families.count)
+        now = registry.clock()
     }
 
     /// Registers an input and the values of its labels (`.input` label sources by name).
@@ -112,6 +134,11 @@ public struct ShardState: AccessRecordSink, Sendable {
         inputDimensionValues.append(values)
         inputs.append(InputStatistics())
         return inputs.count - 1
+    }
+
+    /// Reads the registry's clock; call once per chunk, so that series updated in it count as seen.
+    public mutating func updateClock() {
+        now = registry.clock()
     }
 
     /// Records what a decoder did with the current input's lines since the last call.
@@ -194,6 +221,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         let id = seriesID(family, key)
         if id >= counts[family].count { grow(family, to: id + 1, width: 1) }
         counts[family][id] &+= amount
+        lastUpdated[family][id] = now
     }
 
     private mutating func observe(_ family: Int, _ key: SeriesKey, _ value: Int64) {
@@ -207,6 +235,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         counts[family][id &* width &+ buckets.bucketIndex(for: Int(clamped))] &+= 1
         let (sum, overflow) = sums[family][id].addingReportingOverflow(clamped)
         sums[family][id] = overflow ? .max : sum
+        lastUpdated[family][id] = now
     }
 
     @inline(never)
@@ -216,6 +245,21 @@ public struct ShardState: AccessRecordSink, Sendable {
         if schema.observationBuckets[family] != nil {
             sums[family] += Array(repeating: 0, count: capacity - sums[family].count)
         }
+        lastUpdated[family] += Array(repeating: 0, count: capacity - lastUpdated[family].count)
+    }
+
+    /// Forgets series `ids` of `family`: their values go back to zero so that the identifiers can
+    /// be handed out again, and cached keys that led to them are dropped.
+    mutating func forget(family: Int, ids: [Int]) {
+        let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
+        for id in ids {
+            if id < lastUpdated[family].count { lastUpdated[family][id] = 0 }
+            if id * width < counts[family].count {
+                for k in (id * width)..<((id + 1) * width) { counts[family][k] = 0 }
+            }
+            if id < sums[family].count { sums[family][id] = 0 }
+        }
+        seriesCaches[family].removeAll()
     }
 
     private mutating func flagIdentifiers(_ flags: UInt32, flagsDimension: Int, flagDimension: Int) -> [UInt32] {

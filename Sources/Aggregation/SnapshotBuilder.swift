@@ -15,12 +15,20 @@ public enum SnapshotBuilder {
             var labels: [LabelSet]
             var created: [Double]
             var refused: UInt64
+            /// Nil when every identifier is a live series (the usual case: nothing to filter).
+            var live: [Bool]?
+            var liveCount: Int
+            var expired: UInt64
         }
         var metas: [FamilyMeta] = []
         var dimensionRefused: [UInt64] = []
         registry.state.withLock { state in
             for series in state.families {
-                metas.append(FamilyMeta(labels: series.labels, created: series.created, refused: series.refused))
+                metas.append(
+                    FamilyMeta(
+                        labels: series.labels, created: series.created, refused: series.refused,
+                        live: series.liveCount == series.labels.count ? nil : series.live, liveCount: series.liveCount,
+                        expired: series.expired))
             }
             dimensionRefused = state.dimensions.map(\.refused)
         }
@@ -61,6 +69,17 @@ public enum SnapshotBuilder {
         var families: [MetricFamilySnapshot] = []
         for (family, definition) in schema.families.enumerated() {
             let meta = metas[family]
+            let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
+            var labels = meta.labels
+            var created = meta.created
+            if let live = meta.live {
+                // Leave out the identifiers of expired series.
+                let kept = live.indices.filter { live[$0] }
+                labels = kept.map { meta.labels[$0] }
+                created = kept.map { meta.created[$0] }
+                counts[family] = kept.flatMap { counts[family][($0 * width)..<(($0 + 1) * width)] }
+                if !sums[family].isEmpty { sums[family] = kept.map { sums[family][$0] } }
+            }
             let values: FamilyValues
             if let layout = definition.buckets {
                 values = .histograms(
@@ -73,10 +92,11 @@ public enum SnapshotBuilder {
             families.append(
                 MetricFamilySnapshot(
                     name: definition.name, help: definition.help, type: definition.type, unit: definition.unit,
-                    labels: meta.labels, values: values, created: meta.created))
+                    labels: labels, values: values, created: created))
         }
         families += selfMetrics(
-            schema: schema, metas: metas.map { ($0.labels.count, $0.refused) }, dimensionRefused: dimensionRefused,
+            schema: schema, metas: metas.map { ($0.liveCount, $0.refused, $0.expired) },
+            dimensionRefused: dimensionRefused,
             lines: lines, bytes: bytes, invalidNumbers: invalidNumbers)
         return MetricSnapshot(families: families, timestamp: now ?? wallClockSeconds())
     }
@@ -94,7 +114,8 @@ public enum SnapshotBuilder {
     private static let boundsCache = Mutex<[[Double]: BucketBounds]>([:])
 
     static func selfMetrics(
-        schema: MetricsSchema, metas: [(series: Int, refused: UInt64)], dimensionRefused: [UInt64], lines: LineCounts,
+        schema: MetricsSchema, metas: [(series: Int, refused: UInt64, expired: UInt64)], dimensionRefused: [UInt64],
+        lines: LineCounts,
         bytes: UInt64, invalidNumbers: UInt64
     ) -> [MetricFamilySnapshot] {
         var lineLabels: [LabelSet] = [LabelSet(names: ["result"], values: ["parsed"])]
@@ -140,6 +161,10 @@ public enum SnapshotBuilder {
                 name: "logmetrics_series_dropped",
                 help: "New series refused because their family was at its series cap; counted in __overflow__ instead.",
                 type: .counter, labels: familyLabels, values: .integers(metas.map(\.refused))),
+            MetricFamilySnapshot(
+                name: "logmetrics_series_expired",
+                help: "Series dropped after going without an update for the idle expiry time.",
+                type: .counter, labels: familyLabels, values: .integers(metas.map(\.expired))),
             MetricFamilySnapshot(
                 name: "logmetrics_label_values_dropped",
                 help:

@@ -13,7 +13,9 @@ import Testing
         }
         let index = bytes(method) { m in
             bytes(path) { p in
-                bytes(authority) { a in bytes(routeName) { r in matcher.match(method: m, path: p, authority: a, routeName: r) } }
+                bytes(authority) { a in
+                    bytes(routeName) { r in matcher.match(method: m, path: p, authority: a, routeName: r) }
+                }
             }
         }
         return index.map { matcher.rules[$0].name }
@@ -81,9 +83,15 @@ import Testing
         #expect(throws: RouteRuleError.invalidTemplate(rule: 0, template: "users/{id}", reason: "must start with /")) {
             try RouteMatcher(rules: [RouteRule(name: "a", path: .template("users/{id}"))])
         }
-        #expect(throws: RouteRuleError.self) { try RouteMatcher(rules: [RouteRule(name: "a", path: .template("/a{b}"))]) }
-        #expect(throws: RouteRuleError.self) { try RouteMatcher(rules: [RouteRule(name: "a", path: .template("/{x...}/b"))]) }
-        #expect(throws: RouteRuleError.self) { try RouteMatcher(rules: [RouteRule(name: "a", path: .regex("(unclosed"))]) }
+        #expect(throws: RouteRuleError.self) {
+            try RouteMatcher(rules: [RouteRule(name: "a", path: .template("/a{b}"))])
+        }
+        #expect(throws: RouteRuleError.self) {
+            try RouteMatcher(rules: [RouteRule(name: "a", path: .template("/{x...}/b"))])
+        }
+        #expect(throws: RouteRuleError.self) {
+            try RouteMatcher(rules: [RouteRule(name: "a", path: .regex("(unclosed"))])
+        }
         #expect(throws: RouteRuleError.emptyName(rule: 1)) {
             try RouteMatcher(rules: [RouteRule(name: "a"), RouteRule(name: "")])
         }

@@ -70,7 +70,8 @@ import Testing
 
     @Test func seriesCapSendsTheRestToOverflow() {
         let harness = Harness(limits: Limits(maxSeriesPerFamily: 10))
-        harness.feed((0..<500).map { line(route: nil, path: "/item/\($0)") })
+        // Not identifiers, so the path template keeps them apart.
+        harness.feed((0..<500).map { line(route: nil, path: "/page\($0)") })
         let snapshot = harness.snapshot()
         let requests = snapshot.values("logmetrics_http_requests")
         #expect(requests.count <= 11)
