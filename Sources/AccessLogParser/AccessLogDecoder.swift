@@ -16,7 +16,7 @@ extension AccessRecordSink {
 /// One decoder per input, used by one thread at a time. It keeps only what an unfinished line
 /// needs between reads, so thousands of idle inputs cost little.
 public final class AccessLogDecoder {
-    public let configuration: ParserConfiguration
+    public private(set) var configuration: ParserConfiguration
     /// The envelope in use: the configured one, or what `.auto` detected (`.auto` until then).
     public private(set) var envelope: Envelope
     /// The layout the first record showed, for reporting.
@@ -81,6 +81,15 @@ public final class AccessLogDecoder {
                 decodePayload(payload, into: &sink, incomplete: true)
             }
         }
+    }
+
+    /// Continues with another configuration (after a reload), keeping unfinished lines. An
+    /// envelope that was detected stays detected unless the new configuration names one.
+    public func reconfigure(_ configuration: ParserConfiguration) {
+        guard configuration !== self.configuration else { return }
+        if configuration.envelope != self.configuration.envelope { envelope = configuration.envelope }
+        self.configuration = configuration
+        framer.maxLineLength = configuration.maxLineLength
     }
 
     /// Forgets unfinished lines, as when the file being read was truncated under us.

@@ -22,7 +22,9 @@ public struct LineFramer: ~Copyable {
 
     public static let defaultMaxLineLength = 64 * 1024
 
-    public let maxLineLength: Int
+    /// May change between lines; a carried line longer than a new, lower bound is dropped as
+    /// oversized when its next piece arrives.
+    public var maxLineLength: Int
     private var carry: UnsafeMutablePointer<UInt8>
     private var carryCapacity: Int
     /// Bytes of an unfinished line kept from earlier chunks.

@@ -1,54 +1,83 @@
 import AccessLogParser
 import Aggregation
+import Configuration
+import Synchronization
 import Tailer
 
-/// Feeds one input into a shard: each chunk is decoded into the shard's recorder under its lock.
+/// The configuration in force and the pipeline it counts into; replaced as a whole on reload.
+final class Current: Sendable {
+    struct Value: Sendable {
+        var compiled: CompiledConfiguration
+        var pipeline: Pipeline
+    }
+
+    private let value: Mutex<Value>
+
+    init(_ compiled: CompiledConfiguration, shards: Int) {
+        value = Mutex(Value(compiled: compiled, pipeline: Pipeline(schema: compiled.schema, shards: shards)))
+    }
+
+    var get: Value { value.withLock { $0 } }
+
+    /// Moves to `compiled`, carrying every surviving series over (see ``Pipeline/migrate(to:)``).
+    func replace(with compiled: CompiledConfiguration) {
+        value.withLock { value in
+            value.pipeline = value.pipeline.migrate(to: compiled.schema)
+            value.compiled = compiled
+        }
+    }
+}
+
+/// Feeds one input into shard `shardIndex` of the current pipeline: each chunk is decoded into
+/// the shard's recorder under its lock. After a reload, the next chunk goes to the new pipeline's
+/// shard, with the decoder's unfinished lines kept.
 final class Ingest {
     let decoder: AccessLogDecoder
-    let shard: Shard
+    let current: Current
+    let shardIndex: Int
     let input: Int
     private(set) var bytes: UInt64 = 0
 
-    init(shard: Shard, configuration: ParserConfiguration, labels: [String: String] = [:]) {
-        self.decoder = AccessLogDecoder(configuration: configuration)
-        self.shard = shard
-        self.input = shard.withRecorder { $0.addInput(labels: labels) }
+    init(current: Current, shardIndex: Int, labels: [String: String] = [:]) {
+        let value = current.get
+        self.current = current
+        self.shardIndex = shardIndex
+        self.decoder = AccessLogDecoder(configuration: value.compiled.parser)
+        self.input = value.pipeline.shards[shardIndex].withRecorder { $0.addInput(labels: labels) }
     }
 
     func feed(_ chunk: UnsafeBufferPointer<UInt8>) {
         bytes &+= UInt64(chunk.count)
-        let decoder = decoder
-        let input = input
-        let bytes = bytes
-        shard.withRecorder { state in
-            state.currentInput = input
-            decoder.feed(chunk, into: &state)
-            state.updateInput(lines: decoder.counts, bytes: bytes)
-        }
+        record { state in self.decoder.feed(chunk, into: &state) }
     }
 
     /// One file of the input ended (rotated away): settle its unfinished last line, keeping
     /// partial container records for the next file.
     func endOfFile() {
-        let decoder = decoder
-        let input = input
-        let bytes = bytes
-        shard.withRecorder { state in
-            state.currentInput = input
-            decoder.endOfFile(into: &state)
-            state.updateInput(lines: decoder.counts, bytes: bytes)
-        }
+        record { state in self.decoder.endOfFile(into: &state) }
     }
 
     /// The input ended: settle its unfinished last line and partial records.
     func finish() {
-        let decoder = decoder
-        let input = input
-        let bytes = bytes
-        shard.withRecorder { state in
-            state.currentInput = input
-            decoder.finish(into: &state)
-            state.updateInput(lines: decoder.counts, bytes: bytes)
+        record { state in self.decoder.finish(into: &state) }
+    }
+
+    private func record(_ body: (inout ShardState) -> Void) {
+        while true {
+            let value = current.get
+            decoder.reconfigure(value.compiled.parser)
+            let input = input
+            let bytes = bytes
+            let done = value.pipeline.shards[shardIndex].withRecorder { state -> Bool in
+                // A reload retired this shard after we looked: go again with the new one.
+                guard !state.isRetired else { return false }
+                state.currentInput = input
+                state.updateClock()
+                body(&state)
+                state.updateInput(lines: decoder.counts, bytes: bytes)
+                return true
+            }
+            if done { return }
         }
     }
 }

@@ -8,13 +8,16 @@ import Tailer
 class Reader: @unchecked Sendable {
     // @unchecked Sendable: everything mutable is used by the reader's thread only; other threads
     // only start and join it.
-    let shard: Shard
+    let current: Current
+    /// The shard of the current pipeline this reader counts into.
+    let shardIndex: Int
     let stop: StopSignal
     private let finished = Mutex(false)
     private var thread: Thread?
 
-    init(shard: Shard, stop: StopSignal) {
-        self.shard = shard
+    init(current: Current, shardIndex: Int, stop: StopSignal) {
+        self.current = current
+        self.shardIndex = shardIndex
         self.stop = stop
     }
 
@@ -37,17 +40,15 @@ class Reader: @unchecked Sendable {
 }
 
 final class StandardInputReader: Reader, @unchecked Sendable {
-    let parser: ParserConfiguration
     let exitOnEOF: Bool
 
-    init(shard: Shard, parser: ParserConfiguration, stop: StopSignal, exitOnEOF: Bool) {
-        self.parser = parser
+    init(current: Current, shardIndex: Int, stop: StopSignal, exitOnEOF: Bool) {
         self.exitOnEOF = exitOnEOF
-        super.init(shard: shard, stop: stop)
+        super.init(current: current, shardIndex: shardIndex, stop: stop)
     }
 
     override func run() {
-        let ingest = Ingest(shard: shard, configuration: parser)
+        let ingest = Ingest(current: current, shardIndex: shardIndex)
         let reader = ChunkReader()
         do {
             _ = try reader.readToEnd(0, path: "standard input") { ingest.feed($0) }
@@ -65,23 +66,21 @@ final class StandardInputReader: Reader, @unchecked Sendable {
 
 final class FileReader: Reader, @unchecked Sendable {
     let path: String
-    let parser: ParserConfiguration
     let startPosition: PollingFollower.Start
     let pollInterval: Int
 
     init(
-        path: String, shard: Shard, parser: ParserConfiguration, stop: StopSignal, start: PollingFollower.Start,
+        path: String, current: Current, shardIndex: Int, stop: StopSignal, start: PollingFollower.Start,
         pollInterval: Int
     ) {
         self.path = path
-        self.parser = parser
         self.startPosition = start
         self.pollInterval = pollInterval
-        super.init(shard: shard, stop: stop)
+        super.init(current: current, shardIndex: shardIndex, stop: stop)
     }
 
     override func run() {
-        let ingest = Ingest(shard: shard, configuration: parser)
+        let ingest = Ingest(current: current, shardIndex: shardIndex)
         let follower = PollingFollower(path: path)
         var lastError: SystemError?
         let events = PollingFollower.Events(

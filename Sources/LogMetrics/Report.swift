@@ -26,14 +26,11 @@ struct Report: ParsableCommand {
     var format: Format = .prometheus
 
     func run() throws {
-        let compiled = try input.configuration()
-        let registry = Registry(schema: compiled.schema)
-        let shard = Shard(registry: registry)
-        let parser = compiled.parser
+        let current = Current(try input.configuration(), shards: 1)
         let reader = ChunkReader()
         var failures = 0
         for path in input.inputs {
-            let ingest = Ingest(shard: shard, configuration: parser)
+            let ingest = Ingest(current: current, shardIndex: 0)
             do {
                 let fd = try openForReading(path)
                 defer { if fd != STDIN_FILENO { close(fd) } }
@@ -44,7 +41,7 @@ struct Report: ParsableCommand {
             }
             ingest.finish()
         }
-        let snapshot = SnapshotBuilder.snapshot(registry: registry, shards: [shard])
+        let snapshot = current.get.pipeline.snapshot()
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         switch format {

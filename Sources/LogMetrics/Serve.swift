@@ -42,35 +42,105 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let address = try ListenAddress(listen)
-        let compiled = try input.configuration()
-        let registry = Registry(schema: compiled.schema)
-        let parser = compiled.parser
+        let inputs = input.inputs
+        let current = Current(try input.configuration(), shards: inputs.count)
         let stop = StopSignal()
+        let reloads = ReloadCounter()
         var readers: [Reader] = []
-        for path in input.inputs {
-            let shard = Shard(registry: registry)
+        for (index, path) in inputs.enumerated() {
             if path == "-" {
-                readers.append(StandardInputReader(shard: shard, parser: parser, stop: stop, exitOnEOF: exitOnEOF))
+                readers.append(
+                    StandardInputReader(current: current, shardIndex: index, stop: stop, exitOnEOF: exitOnEOF))
             } else {
                 readers.append(
                     FileReader(
-                        path: path, shard: shard, parser: parser, stop: stop,
+                        path: path, current: current, shardIndex: index, stop: stop,
                         start: from == .head ? .head : .tail, pollInterval: pollIntervalMs))
             }
         }
-        let shards = readers.map(\.shard)
         let server = ScrapeServer(
             configuration: .init(host: address.host, port: address.port),
-            snapshot: { SnapshotBuilder.snapshot(registry: registry, shards: shards).adding(BuildInfo.family) },
+            snapshot: {
+                var snapshot = current.get.pipeline.snapshot()
+                snapshot.families += [BuildInfo.family] + reloads.families
+                return snapshot
+            },
             isReady: { true })
         let bound = try await server.start()
         log("logmetrics: serving metrics on http://\(address.display(port: bound.port ?? address.port))/metrics")
         for reader in readers { reader.start() }
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
+        let hangups = SignalWatcher(signals: [SIGHUP]) { [input] in
+            Self.reload(input, current, reloads)
+        }
+        let maintenance = Maintenance(current: current, stop: stop)
+        maintenance.start()
         await stop.wait()
         signals.cancel()
+        hangups.cancel()
         for reader in readers { reader.join() }
+        maintenance.join()
         try await server.shutdown()
+    }
+
+    /// Reads the configuration again; a configuration that does not load or compile is refused and
+    /// the one in force kept.
+    static func reload(_ input: InputOptions, _ current: Current, _ reloads: ReloadCounter) {
+        guard input.config != nil else {
+            log("logmetrics: SIGHUP: no --config file to reload")
+            return
+        }
+        do {
+            let compiled = try input.configuration()
+            current.replace(with: compiled)
+            reloads.count(success: true)
+            log("logmetrics: configuration reloaded")
+        } catch {
+            reloads.count(success: false)
+            log("logmetrics: configuration not reloaded, keeping the one in force: \(error)")
+        }
+    }
+}
+
+/// Counts reloads by outcome, for `logmetrics_config_reloads_total`.
+final class ReloadCounter: Sendable {
+    private let counts = Mutex<(success: UInt64, failure: UInt64)>((0, 0))
+
+    func count(success: Bool) {
+        counts.withLock { counts in
+            if success { counts.success += 1 } else { counts.failure += 1 }
+        }
+    }
+
+    var families: [MetricFamilySnapshot] {
+        let (success, failure) = counts.withLock { $0 }
+        return [
+            MetricFamilySnapshot(
+                name: "logmetrics_config_reloads", help: "Configuration reloads (SIGHUP), by result.", type: .counter,
+                labels: [
+                    LabelSet(names: ["result"], values: ["success"]), LabelSet(names: ["result"], values: ["failure"]),
+                ],
+                values: .integers([success, failure]))
+        ]
+    }
+}
+
+/// Drops idle series once a minute.
+final class Maintenance: Reader, @unchecked Sendable {
+    init(current: Current, stop: StopSignal) {
+        super.init(current: current, shardIndex: 0, stop: stop)
+    }
+
+    override func run() {
+        var elapsed = 0
+        while !stop.isStopped {
+            usleep(100_000)
+            elapsed += 100
+            guard elapsed >= 60_000 else { continue }
+            elapsed = 0
+            let value = current.get
+            value.pipeline.expireIdleSeries(idleSeconds: value.compiled.configuration.idleExpirySeconds)
+        }
     }
 }
 
