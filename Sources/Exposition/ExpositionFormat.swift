@@ -1,0 +1,56 @@
+/// A format a scrape can be answered in.
+public enum ExpositionFormat: Sendable, Hashable, CaseIterable {
+    /// Prometheus text format 0.0.4: every Prometheus and most other scrapers read it.
+    case text
+    /// OpenMetrics 1.0.0 text: adds exemplars, created times and units.
+    case openMetrics
+    /// Length-delimited `io.prometheus.client.MetricFamily` protobuf messages: the only format
+    /// that carries native histograms.
+    case protobuf
+
+    /// The exact `Content-Type` of a response in this format, with its version.
+    public var contentType: String {
+        switch self {
+        case .text: return TextFormatWriter.contentType
+        case .openMetrics: return OpenMetricsFormatWriter.contentType
+        case .protobuf: return ProtobufFormatWriter.contentType
+        }
+    }
+
+    /// A short lowercase name for logs and label values: `text`, `openmetrics`, `protobuf`.
+    public var name: String {
+        switch self {
+        case .text: return "text"
+        case .openMetrics: return "openmetrics"
+        case .protobuf: return "protobuf"
+        }
+    }
+
+    /// Appends `snapshot` in this format, complete (OpenMetrics' `# EOF` included).
+    public func write(_ snapshot: MetricSnapshot, into out: inout [UInt8]) {
+        switch self {
+        case .text: TextFormatWriter.write(snapshot, into: &out)
+        case .openMetrics: OpenMetricsFormatWriter.write(snapshot, into: &out)
+        case .protobuf: ProtobufFormatWriter.write(snapshot, into: &out)
+        }
+    }
+}
+
+// MARK: - Writing family by family
+
+extension ExpositionFormat {
+    /// Appends one family. Together with ``writeEnd(into:)`` this renders a snapshot in pieces,
+    /// for a caller that compresses or sends as it goes.
+    public func write(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
+        switch self {
+        case .text: TextFormatWriter.write(family, into: &out)
+        case .openMetrics: OpenMetricsFormatWriter.write(family, into: &out)
+        case .protobuf: ProtobufFormatWriter.write(family, into: &out)
+        }
+    }
+
+    /// Appends what closes an exposition: `# EOF` for OpenMetrics, nothing for the others.
+    public func writeEnd(into out: inout [UInt8]) {
+        if self == .openMetrics { OpenMetricsFormatWriter.writeEnd(into: &out) }
+    }
+}

@@ -1,0 +1,239 @@
+import Histograms
+
+/// What a scrape renders: a consistent copy of every metric family at one moment.
+///
+/// The model is columnar so that a snapshot of many series costs a few array copies, not an
+/// object per series: a family holds its series' label sets in one array and their values in
+/// flat arrays indexed by series.
+public struct MetricSnapshot: Sendable {
+    public var families: [MetricFamilySnapshot]
+    /// Wall-clock time the snapshot was taken, in seconds since the Unix epoch.
+    public var timestamp: Double
+
+    public init(families: [MetricFamilySnapshot] = [], timestamp: Double = 0) {
+        self.families = families
+        self.timestamp = timestamp
+    }
+}
+
+public enum MetricType: String, Sendable {
+    case counter
+    case gauge
+    case histogram
+    case unknown
+}
+
+/// One metric family and all its series.
+public struct MetricFamilySnapshot: Sendable {
+    /// The family name. Counters are named without `_total`: the writers add it to samples (and,
+    /// in the text format, to the family name as Prometheus clients do).
+    public var name: String
+    public var help: String
+    public var type: MetricType
+    /// The unit, for OpenMetrics' `# UNIT` line; the name must end with it.
+    public var unit: String?
+    public var labels: [LabelSet]
+    public var values: FamilyValues
+    /// Per series: when it was created, seconds since the epoch (OpenMetrics `_created`, protobuf
+    /// `created_timestamp`), or nil. A value that is not finite and positive means "unknown" and
+    /// is not written. Gauges have no created time and ignore it.
+    public var created: [Double]?
+    /// Exemplars, written on counter samples and histogram buckets (OpenMetrics and protobuf).
+    ///
+    /// - Counters: one entry per series.
+    /// - Histograms: either one entry per series, or one per series and bucket
+    ///   (`seriesCount * bucketsPerSeries`, series by series, the last for `+Inf`). Either way an
+    ///   exemplar is written on the bucket its value falls in; when two land on one bucket, the
+    ///   one in that bucket's own slot wins, then the lowest slot.
+    ///
+    /// An exemplar whose labels exceed ``Exemplar/maximumLabelCodePoints`` is dropped.
+    public var exemplars: [Exemplar?]?
+
+    public init(
+        name: String, help: String, type: MetricType, unit: String? = nil, labels: [LabelSet] = [],
+        values: FamilyValues, created: [Double]? = nil, exemplars: [Exemplar?]? = nil
+    ) {
+        self.name = name
+        self.help = help
+        self.type = type
+        self.unit = unit
+        self.labels = labels
+        self.values = values
+        self.created = created
+        self.exemplars = exemplars
+    }
+
+    public var seriesCount: Int { labels.count }
+}
+
+/// The values of a family's series, in the order of its label sets.
+public enum FamilyValues: Sendable {
+    /// Counter or gauge values that are whole numbers (the common case: exact and fast to write).
+    case integers([UInt64])
+    /// Counter or gauge values of any kind.
+    case doubles([Double])
+    /// Fixed-bucket histograms.
+    case histograms(HistogramColumns)
+}
+
+/// Fixed-bucket histograms of every series of a family, bucket counts flattened series by series.
+public struct HistogramColumns: Sendable {
+    /// The finite upper bounds, strictly increasing; `+Inf` is implicit.
+    public var bounds: BucketBounds
+    /// Per series, `bounds.count + 1` non-cumulative bucket counts, the last for `+Inf`.
+    public var bucketCounts: [UInt64]
+    /// Per series, the sum of observations as an integer scaled by `10^sumExponent` (for example
+    /// milliseconds with exponent -3 for a histogram in seconds): exact, and written without
+    /// floating-point formatting.
+    public var scaledSums: [Int64]
+    public var sumExponent: Int
+    /// Per series, a native histogram to send alongside in the protobuf format, if any.
+    public var native: [NativeHistogramSnapshot?]?
+
+    public init(
+        bounds: BucketBounds, bucketCounts: [UInt64], scaledSums: [Int64], sumExponent: Int,
+        native: [NativeHistogramSnapshot?]? = nil
+    ) {
+        self.bounds = bounds
+        self.bucketCounts = bucketCounts
+        self.scaledSums = scaledSums
+        self.sumExponent = sumExponent
+        self.native = native
+    }
+
+    public var bucketsPerSeries: Int { bounds.values.count + 1 }
+
+    /// The sum of observations of series `index`, as the nearest `Double`.
+    public func sum(_ index: Int) -> Double {
+        NumberFormatting.double(scaled: scaledSums[index], exponent: sumExponent)
+    }
+
+    /// Total observations of series `index`.
+    public func count(_ index: Int) -> UInt64 {
+        let start = index * bucketsPerSeries
+        var total: UInt64 = 0
+        for k in start..<(start + bucketsPerSeries) { total &+= bucketCounts[k] }
+        return total
+    }
+}
+
+/// Histogram bucket bounds with their `le` label values rendered once, in both spellings.
+public final class BucketBounds: Sendable {
+    public let values: [Double]
+    /// `le` values as Prometheus' text format writes them (`0.005`, `1`, `3.6e+06`).
+    public let textLabels: [[UInt8]]
+    /// `le` values in OpenMetrics' canonical form (`0.005`, `1.0`, `3.6e+06`).
+    public let openMetricsLabels: [[UInt8]]
+
+    /// - Precondition: `values` are finite and strictly increasing (checked when the bucket
+    ///   layout is configured).
+    public init(_ values: [Double]) {
+        self.values = values
+        self.textLabels = values.map { Array(NumberFormatting.goFloat($0).utf8) }
+        self.openMetricsLabels = values.map { Array(NumberFormatting.openMetricsFloat($0).utf8) }
+    }
+}
+
+/// A native histogram ready for the protobuf encoder.
+///
+/// It wraps the Histograms module's ``EncodedNativeHistogram``, which already has the spans and
+/// deltas the wire format wants (including the no-op span of an empty histogram); build one with
+/// ``init(_:)`` from `NativeHistogram.encoded()`. The tuple-based initializer and properties
+/// remain for callers that assemble spans by hand.
+public struct NativeHistogramSnapshot: Sendable, Hashable {
+    /// The histogram in the shape of the protobuf `Histogram` message's native fields.
+    public var encoded: EncodedNativeHistogram
+
+    public init(_ encoded: EncodedNativeHistogram) {
+        self.encoded = encoded
+    }
+
+    public init(
+        schema: Int32, zeroThreshold: Double, zeroCount: UInt64, count: UInt64, sum: Double,
+        positiveSpans: [(offset: Int32, length: UInt32)], positiveDeltas: [Int64],
+        negativeSpans: [(offset: Int32, length: UInt32)] = [], negativeDeltas: [Int64] = []
+    ) {
+        self.encoded = EncodedNativeHistogram(
+            count: count, sum: sum, schema: schema, zeroThreshold: zeroThreshold, zeroCount: zeroCount,
+            positive: EncodedBuckets(spans: Self.spans(positiveSpans), deltas: positiveDeltas),
+            negative: EncodedBuckets(spans: Self.spans(negativeSpans), deltas: negativeDeltas))
+    }
+
+    public var schema: Int32 {
+        get { encoded.schema }
+        set { encoded.schema = newValue }
+    }
+
+    public var zeroThreshold: Double {
+        get { encoded.zeroThreshold }
+        set { encoded.zeroThreshold = newValue }
+    }
+
+    public var zeroCount: UInt64 {
+        get { encoded.zeroCount }
+        set { encoded.zeroCount = newValue }
+    }
+
+    public var count: UInt64 {
+        get { encoded.count }
+        set { encoded.count = newValue }
+    }
+
+    public var sum: Double {
+        get { encoded.sum }
+        set { encoded.sum = newValue }
+    }
+
+    public var positiveSpans: [(offset: Int32, length: UInt32)] {
+        get { encoded.positive.spans.map { ($0.offset, $0.length) } }
+        set { encoded.positive.spans = Self.spans(newValue) }
+    }
+
+    public var positiveDeltas: [Int64] {
+        get { encoded.positive.deltas }
+        set { encoded.positive.deltas = newValue }
+    }
+
+    public var negativeSpans: [(offset: Int32, length: UInt32)] {
+        get { encoded.negative.spans.map { ($0.offset, $0.length) } }
+        set { encoded.negative.spans = Self.spans(newValue) }
+    }
+
+    public var negativeDeltas: [Int64] {
+        get { encoded.negative.deltas }
+        set { encoded.negative.deltas = newValue }
+    }
+
+    private static func spans(_ tuples: [(offset: Int32, length: UInt32)]) -> [BucketSpan] {
+        tuples.map { BucketSpan(offset: $0.offset, length: $0.length) }
+    }
+}
+
+/// An exemplar: a trace or request id attached to one observation.
+public struct Exemplar: Sendable, Equatable {
+    /// The exemplar's labels, e.g. `trace_id`; names and values together at most 128 code points.
+    public var labels: LabelSet
+    public var value: Double
+    /// Seconds since the epoch, if known.
+    public var timestamp: Double?
+
+    public init(labels: LabelSet, value: Double, timestamp: Double? = nil) {
+        self.labels = labels
+        self.value = value
+        self.timestamp = timestamp
+    }
+
+    /// OpenMetrics' limit on the combined length of an exemplar's label names and values.
+    public static let maximumLabelCodePoints = 128
+
+    /// The number of Unicode code points in the label names and values together.
+    public var labelCodePointCount: Int {
+        var total = 0
+        for name in labels.names { total += name.unicodeScalars.count }
+        for value in labels.values { total += value.unicodeScalars.count }
+        return total
+    }
+
+    /// Whether the writers will write this exemplar: its labels are within the OpenMetrics limit.
+    public var isWithinLabelLimit: Bool { labelCodePointCount <= Self.maximumLabelCodePoints }
+}

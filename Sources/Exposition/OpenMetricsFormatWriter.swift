@@ -1,0 +1,171 @@
+/// Writes OpenMetrics 1.0.0 text.
+///
+/// Differences from ``TextFormatWriter`` that matter to a parser:
+/// - A counter family is declared without a suffix (`# TYPE foo counter`); its samples are
+///   `foo_total`, followed by `foo_created` when the series has a created time.
+/// - `# UNIT` is written when the family has a unit that its name ends with (`_<unit>`);
+///   otherwise it is left out, since a parser rejects a unit that is not the name's suffix.
+/// - `le` values are canonical floats (`1.0`, `0.005`, `1e+06`, `+Inf`).
+/// - Exemplars follow counter `_total` and histogram `_bucket` samples:
+///   ` # {trace_id="…"} 0.67 1520879607.789`, timestamps in seconds.
+/// - HELP escapes quotes too, types are `unknown` rather than `untyped`, and the exposition ends
+///   with `# EOF`.
+/// - A histogram whose sum is negative has no `_sum` sample: OpenMetrics allows a sum only when no
+///   observation was negative.
+///
+/// Like the text writer it trusts validated names and pre-escaped labels, skips families without
+/// series and allocates nothing per series (an exemplar or a non-integer value may allocate a
+/// short string).
+public enum OpenMetricsFormatWriter {
+    public static let contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+
+    /// Appends every family of `snapshot`, then `# EOF`.
+    public static func write(_ snapshot: MetricSnapshot, into out: inout [UInt8]) {
+        for family in snapshot.families {
+            write(family, into: &out)
+        }
+        writeEnd(into: &out)
+    }
+
+    /// Appends one family's metadata and samples, without the final `# EOF`.
+    public static func write(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
+        let count = family.writableSeriesCount
+        guard count > 0 else { return }
+        let type = family.writtenType
+        let name = Array(family.name.utf8)
+        if !family.help.isEmpty {
+            out.append(contentsOf: "# HELP ".utf8)
+            out.append(contentsOf: name)
+            out.append(UInt8(ascii: " "))
+            Escaping.appendHelp(family.help, escapeQuotes: true, to: &out)
+            out.append(0x0A)
+        }
+        out.append(contentsOf: "# TYPE ".utf8)
+        out.append(contentsOf: name)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: type.rawValue.utf8)
+        out.append(0x0A)
+        if let unit = family.writableUnit {
+            out.append(contentsOf: "# UNIT ".utf8)
+            out.append(contentsOf: name)
+            out.append(UInt8(ascii: " "))
+            out.append(contentsOf: unit.utf8)
+            out.append(0x0A)
+        }
+        switch family.values {
+        case .integers(let values):
+            writeScalars(family, type: type, name: name, count: count, into: &out) { k, out in
+                NumberFormatting.appendInteger(values[k], to: &out)
+            }
+        case .doubles(let values):
+            writeScalars(family, type: type, name: name, count: count, into: &out) { k, out in
+                TextFormatWriter.appendValue(values[k], to: &out)
+            }
+        case .histograms(let columns):
+            writeHistograms(family, name: name, columns: columns, count: count, into: &out)
+        }
+    }
+
+    /// Appends the `# EOF` line that closes an exposition.
+    public static func writeEnd(into out: inout [UInt8]) {
+        out.append(contentsOf: "# EOF\n".utf8)
+    }
+
+    // MARK: - Samples
+
+    private static func writeScalars(
+        _ family: MetricFamilySnapshot, type: MetricType, name: [UInt8], count: Int, into out: inout [UInt8],
+        value appendValue: (Int, inout [UInt8]) -> Void
+    ) {
+        let isCounter = type == .counter
+        let sampleName = isCounter ? name + Array("_total".utf8) : name
+        let createdName = name + Array("_created".utf8)
+        let exemplars = isCounter ? family.exemplars : nil
+        let linesPerSeries = isCounter && family.created != nil ? 2 : 1
+        SampleLine.reserve(
+            series: count, bytesPerSeries: linesPerSeries * (createdName.count + 24), labels: family.labels,
+            linesPerSeries: linesPerSeries, into: &out)
+        for k in 0..<count {
+            let escaped = family.labels[k].escaped
+            SampleLine.appendStart(sampleName, escaped, into: &out)
+            appendValue(k, &out)
+            if let exemplars, k < exemplars.count, let exemplar = exemplars[k] {
+                appendExemplar(exemplar, to: &out)
+            }
+            out.append(0x0A)
+            if isCounter, let created = family.createdTime(k) {
+                appendCreated(createdName, escaped, created, into: &out)
+            }
+        }
+    }
+
+    private static func writeHistograms(
+        _ family: MetricFamilySnapshot, name: [UInt8], columns: HistogramColumns, count: Int,
+        into out: inout [UInt8]
+    ) {
+        let width = columns.bucketsPerSeries
+        let bucketStart = name + Array("_bucket{".utf8)
+        let sumName = name + Array("_sum".utf8)
+        let countName = name + Array("_count".utf8)
+        let createdName = name + Array("_created".utf8)
+        let leSuffixes = SampleLine.leSuffixes(columns.bounds.openMetricsLabels)
+        var placement = BucketExemplarPlacement(family.exemplars, columns: columns, seriesCount: count)
+        SampleLine.reserve(
+            series: count, bytesPerSeries: width * (bucketStart.count + 24) + 3 * (createdName.count + 24),
+            labels: family.labels, linesPerSeries: width + 3, into: &out)
+        columns.bucketCounts.withUnsafeBufferPointer { counts in
+            for k in 0..<count {
+                let escaped = family.labels[k].escaped
+                let base = k * width
+                placement.select(series: k)
+                var cumulative: UInt64 = 0
+                for b in 0..<width {
+                    cumulative &+= counts[base + b]  // Cannot overflow: see TextFormatWriter.
+                    out.append(contentsOf: bucketStart)
+                    if !escaped.isEmpty {
+                        out.append(contentsOf: escaped)
+                        out.append(UInt8(ascii: ","))
+                    }
+                    out.append(contentsOf: leSuffixes[b])
+                    NumberFormatting.appendInteger(cumulative, to: &out)
+                    if !placement.isEmpty, let exemplar = placement.exemplar(forBucket: b) {
+                        appendExemplar(exemplar, to: &out)
+                    }
+                    out.append(0x0A)
+                }
+                let scaledSum = columns.scaledSums[k]
+                if scaledSum >= 0 {
+                    SampleLine.appendStart(sumName, escaped, into: &out)
+                    NumberFormatting.appendScaled(scaledSum, exponent: columns.sumExponent, to: &out)
+                    out.append(0x0A)
+                }
+                SampleLine.appendStart(countName, escaped, into: &out)
+                NumberFormatting.appendInteger(cumulative, to: &out)
+                out.append(0x0A)
+                if let created = family.createdTime(k) {
+                    appendCreated(createdName, escaped, created, into: &out)
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func appendCreated(_ name: [UInt8], _ labels: [UInt8], _ created: Double, into out: inout [UInt8]) {
+        SampleLine.appendStart(name, labels, into: &out)
+        NumberFormatting.appendPositional(created, to: &out)
+        out.append(0x0A)
+    }
+
+    /// Appends ` # {labels} value [timestamp]`, or nothing when the labels are over the limit.
+    static func appendExemplar(_ exemplar: Exemplar, to out: inout [UInt8]) {
+        guard exemplar.isWithinLabelLimit else { return }
+        out.append(contentsOf: " # {".utf8)
+        out.append(contentsOf: exemplar.labels.escaped)
+        out.append(contentsOf: "} ".utf8)
+        NumberFormatting.appendGoFloat(exemplar.value, to: &out)
+        if let timestamp = exemplar.timestamp, timestamp.isFinite {
+            out.append(UInt8(ascii: " "))
+            NumberFormatting.appendPositional(timestamp, to: &out)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// Pieces of a sample line shared by the text formats.
+enum SampleLine {
+    /// Appends `name{labels} ` (or `name ` without labels).
+    @inline(__always)
+    static func appendStart(_ name: [UInt8], _ labels: [UInt8], into out: inout [UInt8]) {
+        out.append(contentsOf: name)
+        if !labels.isEmpty {
+            out.append(UInt8(ascii: "{"))
+            out.append(contentsOf: labels)
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: " "))
+    }
+
+    /// Grows `out` once for a family rather than doubling repeatedly while writing it; the first
+    /// series' labels stand for the rest.
+    static func reserve(
+        series count: Int, bytesPerSeries: Int, labels: [LabelSet], linesPerSeries: Int = 1, into out: inout [UInt8]
+    ) {
+        let typicalLabels = labels.first?.escaped.count ?? 0
+        out.reserveCapacity(out.count + count * (bytesPerSeries + typicalLabels * linesPerSeries))
+    }
+
+    /// `le="<bound>"} ` for each bucket, then `le="+Inf"} `.
+    static func leSuffixes(_ labels: [[UInt8]]) -> [[UInt8]] {
+        var suffixes: [[UInt8]] = []
+        suffixes.reserveCapacity(labels.count + 1)
+        for label in labels {
+            suffixes.append(Array(#"le=""#.utf8) + label + Array(#""} "#.utf8))
+        }
+        suffixes.append(Array(#"le="+Inf"} "#.utf8))
+        return suffixes
+    }
+}

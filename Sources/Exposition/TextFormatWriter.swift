@@ -1,0 +1,110 @@
+/// Writes Prometheus text format 0.0.4.
+///
+/// Counter families get `_total` appended to their name, as Prometheus' client libraries do.
+/// Histograms write cumulative `_bucket` samples ending with `le="+Inf"`, which equals `_count`.
+/// The format has no place for exemplars, created times or units; they are left out.
+///
+/// The writer trusts its input: names were validated and label values escaped when the series
+/// were created (``LabelSet``). Families without series are skipped, as Prometheus' client
+/// libraries do. Nothing is allocated per series: each line is copied from pre-rendered bytes
+/// and integers are formatted in place.
+public enum TextFormatWriter {
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// Appends every family of `snapshot`.
+    public static func write(_ snapshot: MetricSnapshot, into out: inout [UInt8]) {
+        for family in snapshot.families {
+            write(family, into: &out)
+        }
+    }
+
+    /// Appends one family: `# HELP` (when there is help text), `# TYPE`, then its samples.
+    public static func write(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
+        let count = family.writableSeriesCount
+        guard count > 0 else { return }
+        let type = family.writtenType
+        var name = Array(family.name.utf8)
+        if type == .counter { name.append(contentsOf: "_total".utf8) }
+        if !family.help.isEmpty {
+            out.append(contentsOf: "# HELP ".utf8)
+            out.append(contentsOf: name)
+            out.append(UInt8(ascii: " "))
+            Escaping.appendHelp(family.help, escapeQuotes: false, to: &out)
+            out.append(0x0A)
+        }
+        out.append(contentsOf: "# TYPE ".utf8)
+        out.append(contentsOf: name)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: (type == .unknown ? "untyped" : type.rawValue).utf8)
+        out.append(0x0A)
+        switch family.values {
+        case .integers(let values):
+            SampleLine.reserve(series: count, bytesPerSeries: name.count + 16, labels: family.labels, into: &out)
+            for k in 0..<count {
+                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
+                NumberFormatting.appendInteger(values[k], to: &out)
+                out.append(0x0A)
+            }
+        case .doubles(let values):
+            SampleLine.reserve(series: count, bytesPerSeries: name.count + 20, labels: family.labels, into: &out)
+            for k in 0..<count {
+                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
+                appendValue(values[k], to: &out)
+                out.append(0x0A)
+            }
+        case .histograms(let columns):
+            writeHistograms(name, family.labels, columns, count: count, into: &out)
+        }
+    }
+
+    static func writeHistograms(
+        _ name: [UInt8], _ labels: [LabelSet], _ columns: HistogramColumns, count: Int, into out: inout [UInt8]
+    ) {
+        let width = columns.bucketsPerSeries
+        let bucketStart = name + Array("_bucket{".utf8)
+        let sumName = name + Array("_sum".utf8)
+        let countName = name + Array("_count".utf8)
+        // `le="0.005"} ` for every bucket, rendered once per family.
+        let leSuffixes = SampleLine.leSuffixes(columns.bounds.textLabels)
+        SampleLine.reserve(
+            series: count, bytesPerSeries: width * (bucketStart.count + 24) + 2 * (countName.count + 24),
+            labels: labels, linesPerSeries: width + 2, into: &out)
+        columns.bucketCounts.withUnsafeBufferPointer { counts in
+            for k in 0..<count {
+                let escaped = labels[k].escaped
+                let base = k * width
+                var cumulative: UInt64 = 0
+                for b in 0..<width {
+                    // Cannot overflow in practice: a count above 2^64 would need centuries of
+                    // observations; wrapping keeps the loop branch-free.
+                    cumulative &+= counts[base + b]
+                    out.append(contentsOf: bucketStart)
+                    if !escaped.isEmpty {
+                        out.append(contentsOf: escaped)
+                        out.append(UInt8(ascii: ","))
+                    }
+                    out.append(contentsOf: leSuffixes[b])
+                    NumberFormatting.appendInteger(cumulative, to: &out)
+                    out.append(0x0A)
+                }
+                SampleLine.appendStart(sumName, escaped, into: &out)
+                NumberFormatting.appendScaled(columns.scaledSums[k], exponent: columns.sumExponent, to: &out)
+                out.append(0x0A)
+                SampleLine.appendStart(countName, escaped, into: &out)
+                NumberFormatting.appendInteger(cumulative, to: &out)
+                out.append(0x0A)
+            }
+        }
+    }
+
+    /// Whole numbers below 2^53 as integers (exact, and no float formatting); anything else as
+    /// Go's `%g`. Both parse to the same value.
+    @inline(__always)
+    static func appendValue(_ value: Double, to out: inout [UInt8]) {
+        if value == value.rounded(.towardZero), value.magnitude < 0x1p53 {
+            NumberFormatting.appendInteger(Int64(value), to: &out)
+        } else {
+            NumberFormatting.appendGoFloat(value, to: &out)
+        }
+    }
+}

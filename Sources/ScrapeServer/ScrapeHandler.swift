@@ -1,0 +1,230 @@
+import Exposition
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Serves the requests of one connection: routes them, offloads scrapes to the thread pool,
+/// writes responses and enforces the per-connection limits.
+///
+/// One request is handled at a time; NIO's pipelining handler in front holds back any request
+/// a client sends before the previous response has ended. A timer runs whenever the handler
+/// waits on the client (for a request, for the rest of a request, or for it to take a response)
+/// and closes the connection when it fires.
+final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// What a connection shares with the server; everything in it is safe to hand to the thread
+    /// pool.
+    struct Shared: Sendable {
+        var configuration: ScrapeServer.Configuration
+        var renderer: ScrapeRenderer
+        var isReady: @Sendable () -> Bool
+        var threadPool: NIOThreadPool
+    }
+
+    private enum State {
+        /// Waiting for a request head.
+        case idle
+        /// A head arrived; waiting for the end of the request.
+        case receiving(HTTPRequestHead, bodyBytes: Int)
+        /// Producing or writing a response; further input is not expected.
+        case responding
+        /// A response that ends the connection is on its way; input is ignored.
+        case closing
+    }
+
+    private let shared: Shared
+    private var state = State.idle
+    private var timeout: Scheduled<Void>?
+
+    init(shared: Shared) {
+        self.shared = shared
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { startTimeout(context: context, shared.configuration.idleTimeout) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startTimeout(context: context, shared.configuration.idleTimeout)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        cancelTimeout()
+        state = .closing
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Parse errors were answered by `ProtocolErrorResponder`; I/O errors leave nothing to say.
+        cancelTimeout()
+        state = .closing
+        context.close(promise: nil)
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), .idle):
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init),
+                length > shared.configuration.maxRequestBodyBytes
+            {
+                reject(context: context, head)
+                return
+            }
+            state = .receiving(head, bodyBytes: 0)
+            // A fresh allowance for the rest of the request: the head came in time.
+            startTimeout(context: context, shared.configuration.idleTimeout)
+        case (.body(let buffer), .receiving(let head, let bodyBytes)):
+            let total = bodyBytes + buffer.readableBytes
+            if total > shared.configuration.maxRequestBodyBytes {
+                reject(context: context, head)
+                return
+            }
+            state = .receiving(head, bodyBytes: total)
+        case (.end, .receiving(let head, _)):
+            cancelTimeout()
+            state = .responding
+            respond(context: context, to: head)
+        default:
+            // Input after a rejection, or a part out of order (which the decoder does not
+            // produce): nothing to do.
+            break
+        }
+    }
+
+    // MARK: Routing
+
+    private func respond(context: ChannelHandlerContext, to head: HTTPRequestHead) {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        let keepAlive = head.isKeepAlive
+        let isKnownPath = path == shared.configuration.metricsPath || path == "/healthz" || path == "/readyz"
+        guard isKnownPath else {
+            writeResponse(context: context, head, status: .notFound, body: "not found\n", keepAlive: keepAlive)
+            return
+        }
+        guard head.method == .GET || head.method == .HEAD else {
+            writeResponse(
+                context: context, head, status: .methodNotAllowed, body: "method not allowed\n",
+                extraHeaders: [("allow", "GET, HEAD")], keepAlive: keepAlive)
+            return
+        }
+        switch path {
+        case "/healthz":
+            writeResponse(context: context, head, status: .ok, body: "ok", keepAlive: keepAlive)
+        case "/readyz":
+            let ready = shared.isReady()
+            writeResponse(
+                context: context, head, status: ready ? .ok : .serviceUnavailable, body: ready ? "ready" : "not ready",
+                keepAlive: keepAlive)
+        default:
+            scrape(context: context, head, keepAlive: keepAlive)
+        }
+    }
+
+    private func scrape(context: ChannelHandlerContext, _ head: HTTPRequestHead, keepAlive: Bool) {
+        let format = ExpositionFormat.negotiate(accept: head.headers.first(name: "accept"))
+        let coding = ContentCoding.negotiate(acceptEncoding: head.headers.first(name: "accept-encoding"))
+        let renderer = shared.renderer
+        let recordsScrape = head.method == .GET
+        shared.threadPool.runIfActive(eventLoop: context.eventLoop) {
+            renderer.render(format: format, coding: coding, recordsScrape: recordsScrape)
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let rendered):
+                var headers = HTTPHeaders()
+                headers.add(name: "content-type", value: format.contentType)
+                if let encoding = rendered.coding.headerValue { headers.add(name: "content-encoding", value: encoding) }
+                headers.add(name: "vary", value: "Accept, Accept-Encoding")
+                self.writeResponse(
+                    context: context, head, status: .ok, headers: headers, body: rendered.body, keepAlive: keepAlive)
+            case .failure:
+                // The thread pool is shutting down, and so is the server.
+                self.writeResponse(
+                    context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Answers 413 and closes: reading on to the end of an oversized body would be the very cost
+    /// the limit exists to avoid.
+    private func reject(context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        cancelTimeout()
+        state = .closing
+        writeResponse(
+            context: context, head, status: .payloadTooLarge, body: "request body too large\n", keepAlive: false)
+    }
+
+    private func writeResponse(
+        context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, body: String,
+        extraHeaders: [(String, String)] = [], keepAlive: Bool
+    ) {
+        var headers = HTTPHeaders(extraHeaders)
+        headers.add(name: "content-type", value: "text/plain; charset=utf-8")
+        let buffer = context.channel.allocator.buffer(string: body)
+        writeResponse(context: context, request, status: status, headers: headers, body: buffer, keepAlive: keepAlive)
+    }
+
+    /// Writes a complete response, then either waits for the next request or closes.
+    ///
+    /// A response to HEAD carries the same headers, `content-length` included, and no body.
+    private func writeResponse(
+        context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders,
+        body: ByteBuffer, keepAlive: Bool
+    ) {
+        guard context.channel.isActive else { return }
+        var headers = headers
+        headers.add(name: "content-length", value: String(body.readableBytes))
+        if !keepAlive {
+            headers.add(name: "connection", value: "close")
+        } else if request.version.major == 1 && request.version.minor == 0 {
+            headers.add(name: "connection", value: "keep-alive")
+        }
+        let responseHead = HTTPResponseHead(version: request.version, status: status, headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+        if request.method != .HEAD && body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        startTimeout(context: context, shared.configuration.writeTimeout)
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { result in
+            self.cancelTimeout()
+            guard case .success = result else {
+                context.close(promise: nil)
+                return
+            }
+            if case .closing = self.state {
+                // Rejected before the request was read to its end: the client may still be
+                // sending.
+                LingeringClose.start(context: context)
+                return
+            }
+            guard keepAlive, case .responding = self.state else {
+                context.close(promise: nil)
+                return
+            }
+            self.state = .idle
+            self.startTimeout(context: context, self.shared.configuration.idleTimeout)
+        }
+    }
+
+    // MARK: Timeout
+
+    private func startTimeout(context: ChannelHandlerContext, _ duration: Duration) {
+        timeout?.cancel()
+        timeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(duration)) {
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelTimeout() {
+        timeout?.cancel()
+        timeout = nil
+    }
+}

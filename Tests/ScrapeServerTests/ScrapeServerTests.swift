@@ -1,0 +1,368 @@
+import Exposition
+import Foundation
+import NIOCore
+import NIOPosix
+import ScrapeServer
+import Synchronization
+import Testing
+
+@Suite struct ScrapeServerTests {
+    /// A counter and a histogram with a native twin, the shapes a scrape carries.
+    static func snapshot() -> MetricSnapshot {
+        let labels = [LabelSet(["route": "/a"]), LabelSet(["route": "/b"])]
+        return MetricSnapshot(families: [
+            MetricFamilySnapshot(
+                name: "logmetrics_http_requests", help: "Requests.", type: .counter, labels: labels,
+                values: .integers([5, 7])),
+            MetricFamilySnapshot(
+                name: "logmetrics_http_request_duration_seconds", help: "Duration.", type: .histogram,
+                unit: "seconds", labels: labels,
+                values: .histograms(
+                    HistogramColumns(
+                        bounds: BucketBounds([0.1, 1]), bucketCounts: [1, 2, 3, 0, 0, 1], scaledSums: [4500, 2000],
+                        sumExponent: -3,
+                        native: [
+                            NativeHistogramSnapshot(
+                                schema: 0, zeroThreshold: 0, zeroCount: 0, count: 6, sum: 4.5,
+                                positiveSpans: [(offset: -3, length: 4)], positiveDeltas: [1, 1, 0, 1]), nil,
+                        ]))),
+        ])
+    }
+
+    /// Runs `body` against a server on 127.0.0.1 with an OS-picked port, then shuts it down.
+    static func withServer(
+        _ configure: (inout ScrapeServer.Configuration) -> Void = { _ in },
+        snapshot: @escaping @Sendable () -> MetricSnapshot = { ScrapeServerTests.snapshot() },
+        isReady: @escaping @Sendable () -> Bool = { true },
+        _ body: (ScrapeServer, Int) async throws -> Void
+    ) async throws {
+        var configuration = ScrapeServer.Configuration(host: "127.0.0.1", port: 0)
+        configure(&configuration)
+        let server = ScrapeServer(configuration: configuration, snapshot: snapshot, isReady: isReady)
+        let address = try await server.start()
+        do {
+            try await body(server, try #require(address.port))
+        } catch {
+            try await server.shutdown()
+            throw error
+        }
+        try await server.shutdown()
+    }
+
+    static func get(_ port: Int, _ path: String, headers: [(String, String)] = []) async throws -> RawResponse {
+        try await TestHTTPConnection.with(port: port) { connection in
+            try await connection.send(TestHTTPConnection.request("GET", path, headers: headers))
+            return try #require(try await connection.response())
+        }
+    }
+
+    static func expectStatus(
+        _ port: Int, _ path: String, _ status: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        let response = try await get(port, path)
+        #expect(response.status == status, sourceLocation: sourceLocation)
+    }
+
+    // MARK: - Scrapes
+
+    @Test func plainGetServesText() async throws {
+        try await Self.withServer { _, port in
+            let response = try await Self.get(port, "/metrics")
+            #expect(response.status == 200)
+            #expect(response.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(response.header("content-encoding") == nil)
+            #expect(response.header("content-length") == String(response.body.count))
+            #expect(response.text.contains("logmetrics_http_requests_total{route=\"/a\"} 5\n"))
+            #expect(response.text.contains("# TYPE logmetrics_scrape_duration_seconds histogram\n"))
+            #expect(response.text.contains("logmetrics_scrape_size_bytes{format=\"text\",encoding=\"gzip\"} 0\n"))
+            // 2 served + 3 for the scrape-duration histogram (one per format).
+            #expect(try ResponseChecks.textHistograms(response.text) == 5)
+        }
+    }
+
+    static let prometheusHeaders: [(String, String, String)] = [
+        (
+            "2.42",
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        ),
+        (
+            "2.42 native histograms",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+        ),
+        (
+            "3.x",
+            "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,application/openmetrics-text;version=0.0.1;q=0.5,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        ),
+        (
+            "3.x native histograms",
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1",
+            "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
+        ),
+        (
+            "OpenMetrics 0.0.1 only", "application/openmetrics-text;version=0.0.1",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        ),
+        ("curl", "*/*", "text/plain; version=0.0.4; charset=utf-8"),
+    ]
+
+    @Test(arguments: prometheusHeaders, [false, true])
+    func negotiatesFormatAndEncoding(scraper: (String, String, String), gzip: Bool) async throws {
+        let (name, accept, contentType) = scraper
+        try await Self.withServer { _, port in
+            var headers = [("Accept", accept)]
+            if gzip { headers.append(("Accept-Encoding", "gzip")) }
+            let response = try await Self.get(port, "/metrics", headers: headers)
+            #expect(response.status == 200)
+            #expect(response.header("content-type") == contentType, "\(name)")
+            #expect(response.headers.filter { $0.name.lowercased() == "content-type" }.count == 1)
+            #expect(response.header("content-encoding") == (gzip ? "gzip" : nil))
+            let body = gzip ? try Inflate.gunzip(response.body) : response.body
+            if contentType.hasPrefix("application/vnd.google.protobuf") {
+                let result = try ResponseChecks.protobufHistograms(body)
+                #expect(result.histograms == 5)
+                #expect(result.names.contains("logmetrics_http_requests_total"))
+            } else {
+                let text = String(decoding: body, as: UTF8.self)
+                #expect(try ResponseChecks.textHistograms(text) == 5)
+                #expect(text.hasSuffix("# EOF\n") == contentType.hasPrefix("application/openmetrics-text"))
+            }
+        }
+    }
+
+    @Test func gzipRefusedServesIdentity() async throws {
+        try await Self.withServer { _, port in
+            let response = try await Self.get(port, "/metrics", headers: [("Accept-Encoding", "gzip;q=0, identity")])
+            #expect(response.header("content-encoding") == nil)
+            #expect(response.text.hasPrefix("# HELP"))
+        }
+    }
+
+    @Test func headHasHeadersButNoBody() async throws {
+        try await Self.withServer { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                try await connection.send(TestHTTPConnection.request("HEAD", "/metrics"))
+                let head = try #require(try await connection.response(toHead: true))
+                #expect(head.status == 200)
+                #expect(head.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
+                #expect(Int(head.header("content-length") ?? "") ?? 0 > 100)
+                // Were there a body, it would be read as the start of the next response.
+                try await connection.send(TestHTTPConnection.request("GET", "/healthz"))
+                let next = try #require(try await connection.response())
+                #expect(next.status == 200 && next.text == "ok")
+            }
+        }
+    }
+
+    @Test func snapshotIsTakenOffTheEventLoop() async throws {
+        let onEventLoop = Mutex<Bool?>(nil)
+        try await Self.withServer(snapshot: {
+            onEventLoop.withLock { $0 = MultiThreadedEventLoopGroup.currentEventLoop != nil }
+            return ScrapeServerTests.snapshot()
+        }) { _, port in
+            _ = try await Self.get(port, "/metrics")
+        }
+        #expect(onEventLoop.withLock { $0 } == false)
+    }
+
+    @Test func selfMetricsCountEarlierScrapesAndUseTheNamespace() async throws {
+        try await Self.withServer({ $0.namespace = "edge" }) { _, port in
+            _ = try await Self.get(port, "/metrics")
+            _ = try await Self.get(port, "/metrics", headers: [("Accept-Encoding", "gzip")])
+            let text = try await Self.get(port, "/metrics").text
+            #expect(text.contains("edge_scrape_duration_seconds_count{format=\"text\"} 2\n"))
+            #expect(text.contains("edge_scrape_connections_rejected_total 0\n"))
+            #expect(!text.contains("logmetrics_scrape"))
+            let gzipSize = try #require(
+                text.split(separator: "\n").first {
+                    $0.hasPrefix("edge_scrape_size_bytes{format=\"text\",encoding=\"gzip\"}")
+                })
+            #expect(Int(gzipSize.split(separator: " ").last!)! > 0)
+        }
+    }
+
+    @Test func queryStringIsIgnored() async throws {
+        try await Self.withServer { _, port in
+            try await Self.expectStatus(port, "/metrics?collect[]=x", 200)
+        }
+    }
+
+    // MARK: - Other routes
+
+    @Test func healthAndReadiness() async throws {
+        let ready = Atomic<Bool>(false)
+        try await Self.withServer(isReady: { ready.load(ordering: .relaxed) }) { _, port in
+            let health = try await Self.get(port, "/healthz")
+            #expect(health.status == 200 && health.text == "ok")
+            try await Self.expectStatus(port, "/readyz", 503)
+            ready.store(true, ordering: .relaxed)
+            try await Self.expectStatus(port, "/readyz", 200)
+        }
+    }
+
+    @Test func unknownPathIs404() async throws {
+        try await Self.withServer { _, port in
+            try await Self.expectStatus(port, "/", 404)
+            try await Self.expectStatus(port, "/metricsx", 404)
+        }
+    }
+
+    @Test(arguments: ["POST", "PUT", "DELETE", "OPTIONS"], ["/metrics", "/healthz", "/readyz"])
+    func otherMethodsAre405(method: String, path: String) async throws {
+        try await Self.withServer { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                try await connection.send(TestHTTPConnection.request(method, path, headers: [("Content-Length", "0")]))
+                let response = try #require(try await connection.response())
+                #expect(response.status == 405)
+                #expect(response.header("allow") == "GET, HEAD")
+            }
+        }
+    }
+
+    // MARK: - Connections and limits
+
+    @Test func keepAliveServesTwoRequestsOnOneConnection() async throws {
+        try await Self.withServer { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                for _ in 0..<2 {
+                    try await connection.send(TestHTTPConnection.request("GET", "/metrics"))
+                    let response = try #require(try await connection.response())
+                    #expect(response.status == 200)
+                    #expect(response.header("connection") == nil)
+                }
+                // Pipelined: both requests at once, answered in order.
+                try await connection.send(
+                    TestHTTPConnection.request("GET", "/healthz") + TestHTTPConnection.request("GET", "/readyz"))
+                #expect(try await connection.response()?.text == "ok")
+                #expect(try await connection.response()?.text == "ready")
+                #expect(!connection.closedByServer)
+            }
+        }
+    }
+
+    @Test(arguments: [
+        (TestHTTPConnection.request("GET", "/healthz", headers: [("Connection", "close")]), true),
+        (TestHTTPConnection.request("GET", "/healthz", version: "HTTP/1.0"), true),
+        (
+            TestHTTPConnection.request("GET", "/healthz", headers: [("Connection", "keep-alive")], version: "HTTP/1.0"),
+            false
+        ),
+    ])
+    func connectionHeaderIsHonoured(request: String, closes: Bool) async throws {
+        try await Self.withServer { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                try await connection.send(request)
+                let response = try #require(try await connection.response())
+                #expect(response.header("connection") == (closes ? "close" : "keep-alive"))
+                if closes { #expect(try await connection.closesWithoutResponse()) }
+            }
+        }
+    }
+
+    @Test func oversizedHeadersGet431() async throws {
+        try await Self.withServer({ $0.maxRequestHeaderBytes = 1024 }) { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                let padding = String(repeating: "a", count: 2048)
+                try await connection.send(
+                    TestHTTPConnection.request("GET", "/metrics", headers: [("X-Padding", padding)]))
+                let response = try #require(try await connection.response())
+                #expect(response.status == 431)
+                #expect(try await connection.closesWithoutResponse())
+            }
+            // A request within the limit still works.
+            try await Self.expectStatus(port, "/healthz", 200)
+        }
+    }
+
+    @Test func oversizedBodiesGet413() async throws {
+        try await Self.withServer({ $0.maxRequestBodyBytes = 16 }) { _, port in
+            for headers in [[("Content-Length", "1000")], [("Transfer-Encoding", "chunked")]] {
+                try await TestHTTPConnection.with(port: port) { connection in
+                    var request = TestHTTPConnection.request("POST", "/metrics", headers: headers)
+                    if headers[0].0 == "Transfer-Encoding" {
+                        request += "20\r\n" + String(repeating: "x", count: 32) + "\r\n"
+                    }
+                    try await connection.send(request)
+                    let response = try #require(try await connection.response())
+                    #expect(response.status == 413)
+                    #expect(try await connection.closesWithoutResponse())
+                }
+            }
+        }
+    }
+
+    @Test func malformedRequestGets400() async throws {
+        try await Self.withServer { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                try await connection.send("NOT HTTP AT ALL\r\n\r\n")
+                #expect(try await connection.response()?.status == 400)
+                #expect(try await connection.closesWithoutResponse())
+            }
+        }
+    }
+
+    @Test func connectionsBeyondTheLimitAreClosed() async throws {
+        try await Self.withServer({ $0.maxConnections = 2 }) { server, port in
+            try await TestHTTPConnection.with(port: port) { first in
+                try await first.send(TestHTTPConnection.request("GET", "/healthz"))
+                _ = try await first.response()
+                try await TestHTTPConnection.with(port: port) { second in
+                    try await second.send(TestHTTPConnection.request("GET", "/healthz"))
+                    _ = try await second.response()
+                    #expect(server.connectionCount == 2)
+                    let closed = try await TestHTTPConnection.with(port: port) { third in
+                        try await third.closesWithoutResponse()
+                    }
+                    #expect(closed)
+                }
+            }
+            // Once the others are gone there is room again.
+            try await waitUntil { server.connectionCount == 0 }
+            try await Self.expectStatus(port, "/healthz", 200)
+            let text = try await Self.get(port, "/metrics").text
+            #expect(text.contains("logmetrics_scrape_connections_rejected_total 1\n"))
+        }
+    }
+
+    @Test func idleConnectionsAreClosed() async throws {
+        try await Self.withServer({ $0.idleTimeout = .milliseconds(100) }) { _, port in
+            try await TestHTTPConnection.with(port: port) { connection in
+                // Half a request head, then nothing: the timer is not reset by trickling bytes.
+                try await connection.send("GET /metrics HTTP/1.1\r\n")
+                #expect(try await connection.closesWithoutResponse())
+            }
+            try await TestHTTPConnection.with(port: port) { connection in
+                try await connection.send(TestHTTPConnection.request("GET", "/healthz"))
+                #expect(try await connection.response()?.status == 200)
+                #expect(try await connection.closesWithoutResponse())
+            }
+        }
+    }
+
+    @Test func shutdownClosesConnectionsAndStopsListening() async throws {
+        let server = ScrapeServer(
+            configuration: .init(host: "127.0.0.1", port: 0), snapshot: { ScrapeServerTests.snapshot() })
+        let port = try #require(try await server.start().port)
+        try await TestHTTPConnection.with(port: port) { connection in
+            try await connection.send(TestHTTPConnection.request("GET", "/healthz"))
+            _ = try await connection.response()
+            try await server.shutdown()
+            #expect(try await connection.closesWithoutResponse())
+        }
+        await #expect(throws: (any Error).self) {
+            try await TestHTTPConnection.with(port: port) { _ in }
+        }
+        await #expect(throws: ScrapeServerError.alreadyStarted) { _ = try await server.start() }
+    }
+
+    /// Polls `condition` on a short interval; connection bookkeeping finishes on an event loop
+    /// just after the client sees the close.
+    func waitUntil(_ condition: () -> Bool) async throws {
+        for _ in 0..<200 where !condition() {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(condition())
+    }
+}
