@@ -25,10 +25,14 @@ public struct FamilyDefinition: Sendable {
     /// Histograms: observations (milliseconds or bytes) per unit of the family, e.g. 1000 for a
     /// histogram in seconds fed with milliseconds.
     public var observationsPerUnit: Int
+    /// Histograms: also keep a native (exponential) histogram per series, sent to scrapers that
+    /// negotiate the protobuf format. Nil keeps only the classic buckets.
+    public var native: NativeHistogramSettings?
 
     public init(
         name: String, help: String, type: MetricType, unit: String? = nil, observation: Observation,
-        labels: [Label], buckets: BucketLayout? = nil, observationsPerUnit: Int = 1
+        labels: [Label], buckets: BucketLayout? = nil, observationsPerUnit: Int = 1,
+        native: NativeHistogramSettings? = nil
     ) {
         self.name = name
         self.help = help
@@ -38,6 +42,7 @@ public struct FamilyDefinition: Sendable {
         self.labels = labels
         self.buckets = buckets
         self.observationsPerUnit = observationsPerUnit
+        self.native = native
     }
 
     /// The power of ten that turns an observation into the family's unit (-3 for ms -> s).

@@ -255,7 +255,8 @@ extension MetricsSchema {
                 observation: .requests, labels: http),
             FamilyDefinition(
                 name: "istio_request_duration_milliseconds", help: "Request duration, from the proxy's access log.",
-                type: .histogram, unit: "milliseconds", observation: .duration, labels: http, buckets: milliseconds),
+                type: .histogram, unit: "milliseconds", observation: .duration, labels: http, buckets: milliseconds,
+                native: .default),
             FamilyDefinition(
                 name: "istio_request_bytes", help: "Request body sizes, from the proxy's access log.", type: .histogram,
                 unit: "bytes", observation: .requestBytes, labels: http, buckets: BucketLayout.envoyMilliseconds),

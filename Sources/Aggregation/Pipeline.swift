@@ -21,8 +21,8 @@ public final class Pipeline: Sendable {
         self.shards = shards
     }
 
-    public func snapshot(now: Double? = nil) -> MetricSnapshot {
-        SnapshotBuilder.snapshot(registry: registry, shards: shards, now: now)
+    public func snapshot(now: Double? = nil, includeCreated: Bool = false) -> MetricSnapshot {
+        SnapshotBuilder.snapshot(registry: registry, shards: shards, now: now, includeCreated: includeCreated)
     }
 
     @discardableResult
@@ -77,7 +77,7 @@ public final class Pipeline: Sendable {
                                 new[shard].absorb(
                                     family: newFamily, id: newID, width: width, counts: old[shard].counts[oldFamily],
                                     sums: old[shard].sums[oldFamily], lastUpdated: old[shard].lastUpdated[oldFamily],
-                                    from: id)
+                                    natives: old[shard].natives[oldFamily], from: id)
                             }
                         }
                     }
@@ -101,7 +101,7 @@ extension ShardState {
     /// Adds series `old` of another shard's arrays to series `id` of `family` here.
     mutating func absorb(
         family: Int, id: Int, width: Int, counts source: [UInt64], sums sourceSums: [Int64], lastUpdated seen: [UInt32],
-        from old: Int
+        natives sourceNatives: [NativeHistogram?], from old: Int
     ) {
         guard old * width < source.count else { return }
         if id * width >= counts[family].count || (width > 1 && id >= sums[family].count) {
@@ -118,5 +118,9 @@ extension ShardState {
             sums[family][id] = overflow ? .max : sum
         }
         if old < seen.count { lastUpdated[family][id] = max(lastUpdated[family][id], seen[old]) }
+        if old < sourceNatives.count, let native = sourceNatives[old], schema.families[family].native != nil {
+            if id >= natives[family].count { natives[family] += Array(repeating: nil, count: id + 1 - natives[family].count) }
+            natives[family][id] = natives[family][id].map { $0.merging(native) } ?? native
+        }
     }
 }

@@ -1,4 +1,5 @@
 import AccessLogParser
+import Histograms
 import Synchronization
 
 /// What one reader counts: its own values for every series, behind a lock that only its reader
@@ -85,6 +86,8 @@ public struct ShardState: AccessRecordSink, Sendable {
     var counts: [[UInt64]]
     /// Per family (histograms): sums of observations by series, in observation units.
     var sums: [[Int64]]
+    /// Per family (histograms with native settings): the native histogram of each series.
+    var natives: [[NativeHistogram?]]
     /// Per family, when each series was last updated by this shard (``Registry/clock`` seconds).
     var lastUpdated: [[UInt32]]
     /// The registry clock when the current chunk started; set by ``updateClock()``.
@@ -119,6 +122,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         counts = Array(repeating: [], count: schema.families.count)
         sums = Array(repeating: [], count: schema.families.count)
         lastUpdated = Array(repeating: [], count: schema.families.count)
+        natives = Array(repeating: [], count: schema.families.count)
         now = registry.clock()
     }
 
@@ -236,6 +240,11 @@ public struct ShardState: AccessRecordSink, Sendable {
         let (sum, overflow) = sums[family][id].addingReportingOverflow(clamped)
         sums[family][id] = overflow ? .max : sum
         lastUpdated[family][id] = now
+        if let settings = schema.families[family].native {
+            if id >= natives[family].count { natives[family] += Array(repeating: nil, count: sums[family].count - natives[family].count) }
+            if natives[family][id] == nil { natives[family][id] = NativeHistogram(settings: settings) }
+            natives[family][id]!.observe(Double(clamped) / Double(schema.families[family].observationsPerUnit))
+        }
     }
 
     @inline(never)
@@ -258,6 +267,7 @@ public struct ShardState: AccessRecordSink, Sendable {
                 for k in (id * width)..<((id + 1) * width) { counts[family][k] = 0 }
             }
             if id < sums[family].count { sums[family][id] = 0 }
+            if id < natives[family].count { natives[family][id] = nil }
         }
         seriesCaches[family].removeAll()
     }

@@ -1,5 +1,6 @@
 import AccessLogParser
 import Exposition
+import Histograms
 import Synchronization
 
 /// Builds the snapshot a scrape renders, from the registry and every shard.
@@ -9,7 +10,12 @@ import Synchronization
 /// series in a snapshot has all its shards' values and no counter can go backwards between
 /// scrapes.
 public enum SnapshotBuilder {
-    public static func snapshot(registry: Registry, shards: [Shard], now: Double? = nil) -> MetricSnapshot {
+    /// - Parameter includeCreated: attach each series' creation time (OpenMetrics `_created`,
+    ///   protobuf `created_timestamp`). Off by default: Prometheus before 2.55 stores every
+    ///   `_created` line as a series of its own, half again as many series for nothing.
+    public static func snapshot(registry: Registry, shards: [Shard], now: Double? = nil, includeCreated: Bool = false)
+        -> MetricSnapshot
+    {
         let schema = registry.schema
         struct FamilyMeta {
             var labels: [LabelSet]
@@ -39,6 +45,9 @@ public enum SnapshotBuilder {
             counts.append(Array(repeating: 0, count: metas[family].labels.count * width))
             sums.append(definition.type == .histogram ? Array(repeating: 0, count: metas[family].labels.count) : [])
         }
+        var natives: [[NativeHistogram?]] = schema.families.enumerated().map { family, definition in
+            definition.native == nil ? [] : Array(repeating: nil, count: metas[family].labels.count)
+        }
         var lines = LineCounts()
         var bytes: UInt64 = 0
         var invalidNumbers: UInt64 = 0
@@ -57,6 +66,12 @@ public enum SnapshotBuilder {
                                 target[k] = overflow ? .max : sum
                             }
                         }
+                    }
+                }
+                for family in schema.families.indices where !natives[family].isEmpty {
+                    for (id, native) in state.natives[family].enumerated() where id < natives[family].count {
+                        guard let native else { continue }
+                        natives[family][id] = natives[family][id].map { $0.merging(native) } ?? native
                     }
                 }
                 for input in state.inputs {
@@ -79,20 +94,27 @@ public enum SnapshotBuilder {
                 created = kept.map { meta.created[$0] }
                 counts[family] = kept.flatMap { counts[family][($0 * width)..<(($0 + 1) * width)] }
                 if !sums[family].isEmpty { sums[family] = kept.map { sums[family][$0] } }
+                if !natives[family].isEmpty { natives[family] = kept.map { natives[family][$0] } }
             }
             let values: FamilyValues
             if let layout = definition.buckets {
                 values = .histograms(
                     HistogramColumns(
                         bounds: bounds(for: layout.upperBounds), bucketCounts: counts[family], scaledSums: sums[family],
-                        sumExponent: definition.sumExponent))
+                        sumExponent: definition.sumExponent,
+                        native: natives[family].isEmpty
+                            ? nil
+                            : natives[family].map { native in
+                                // A series with no observation still sends an empty native histogram.
+                                NativeHistogramSnapshot((native ?? NativeHistogram(settings: definition.native!)).encoded())
+                            }))
             } else {
                 values = .integers(counts[family])
             }
             families.append(
                 MetricFamilySnapshot(
                     name: definition.name, help: definition.help, type: definition.type, unit: definition.unit,
-                    labels: labels, values: values, created: created))
+                    labels: labels, values: values, created: includeCreated ? created : nil))
         }
         families += selfMetrics(
             schema: schema, metas: metas.map { ($0.liveCount, $0.refused, $0.expired) },

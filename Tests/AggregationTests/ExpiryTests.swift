@@ -108,7 +108,7 @@ final class ManualClock: Sendable {
         let next = pipeline.migrate(to: after)
         #expect(!feed(pipeline.shards[0], parser, [line(route: "a")]), "a retired shard refuses new counts")
         #expect(feed(next.shards[0], parser, [line(route: "a")]))
-        let snapshot = next.snapshot()
+        let snapshot = next.snapshot(includeCreated: true)
         #expect(snapshot.sum("logmetrics_http_requests", where: ["route": "a"]) == 3)
         #expect(snapshot.sum("logmetrics_http_requests", where: ["route": "b", "slow_request": "true"]) == 1)
         #expect(snapshot.sum("logmetrics_lines", where: ["result": "parsed"]) == 4)
@@ -118,7 +118,7 @@ final class ManualClock: Sendable {
             return
         }
         #expect(durations.count(0) == 1, "the changed family starts over with the line counted after the reload")
-        let before0 = pipeline.snapshot()
+        let before0 = pipeline.snapshot(includeCreated: true)
         let created = before0.family("logmetrics_http_requests")?.created?.first
         #expect(snapshot.family("logmetrics_http_requests")?.created?.first == created, "creation time is kept")
     }

@@ -130,3 +130,25 @@ import Testing
         #expect(snapshot.sum("logmetrics_http_requests", where: ["namespace": "admin"]) == 1)
     }
 }
+
+@Suite struct NativeHistogramTests {
+    @Test func durationFamiliesCarryANativeHistogramPerSeries() throws {
+        let one = Harness()
+        one.feed((1...200).map { line(duration: $0) })
+        let two = Harness(shards: 2)
+        two.feed((1...100).map { line(duration: $0) }, shard: 0)
+        two.feed((101...200).map { line(duration: $0) }, shard: 1)
+        for harness in [one, two] {
+            let family = try #require(harness.snapshot().family("logmetrics_http_request_duration_seconds"))
+            guard case .histograms(let columns) = family.values, let natives = columns.native else {
+                Issue.record("no native histograms")
+                return
+            }
+            #expect(natives.count == 1)
+            let native = try #require(natives[0])
+            #expect(native.encoded.count == 200)
+            #expect(abs(native.encoded.sum - Double((1...200).reduce(0, +)) / 1000) < 1e-9)
+            #expect(native.encoded.schema == 3)
+        }
+    }
+}
