@@ -39,6 +39,8 @@ public final class MetricsSchema: Sendable {
     let observationBuckets: [BucketLayout?]
     let httpFamilies: [Int]
     let tcpFamilies: [Int]
+    /// The same, as plain values for the per-line path.
+    let plan: SchemaPlan
 
     /// Requests slower than this (milliseconds) are `slow_request="true"`.
     public var slowThresholdMilliseconds: Int64 { classification.slowThresholdMilliseconds }
@@ -92,6 +94,9 @@ public final class MetricsSchema: Sendable {
         } catch {
             throw .invalidRoute(error)
         }
+        self.plan = SchemaPlan(
+            families: families, dimensions: dimensions, familyDimensions: familyDimensions,
+            observationBuckets: observationBuckets)
         self.httpFamilies = families.indices.filter { !families[$0].observation.isTCP }
         self.tcpFamilies = families.indices.filter { families[$0].observation.isTCP }
         var wanted: FieldSet = [.protocol, .method, .responseCode, .duration]
@@ -160,7 +165,7 @@ public final class MetricsSchema: Sendable {
                 help: "HTTP request duration, first byte in to last byte out.",
                 type: .histogram, unit: "seconds", observation: .duration,
                 labels: [route, method, errorType] + sourceLabels,
-                buckets: seconds, observationsPerUnit: 1000),
+                buckets: seconds, observationsPerUnit: 1000, native: .default),
             FamilyDefinition(
                 name: p + "http_request_size_bytes", help: "HTTP request body size.", type: .histogram, unit: "bytes",
                 observation: .requestBytes, labels: [route] + sourceLabels, buckets: bytes),

@@ -62,7 +62,6 @@ public final class Pipeline: Sendable {
                             continue
                         }
                         let series = oldState.families[oldFamily]
-                        let width = oldSchema.observationBuckets[oldFamily].map { $0.count + 1 } ?? 1
                         for id in series.live.indices where series.live[id] {
                             let values = series.labels[id].values
                             var key = SeriesKey(count: values.count)
@@ -74,10 +73,18 @@ public final class Pipeline: Sendable {
                                 next.registry.series(
                                     family: newFamily, key: key, hash: key.hashValue64, now: series.created[id]))
                             for shard in old.indices {
-                                new[shard].absorb(
-                                    family: newFamily, id: newID, width: width, counts: old[shard].counts[oldFamily],
-                                    sums: old[shard].sums[oldFamily], lastUpdated: old[shard].lastUpdated[oldFamily],
-                                    natives: old[shard].natives[oldFamily], from: id)
+                                let source = old[shard].stores[oldFamily]
+                                let target = new[shard].stores[newFamily]
+                                guard source.width == target.width else { continue }
+                                target.absorb(source, id, into: newID)
+                                if target.hasSums, definition.native != nil, schema.families[newFamily].native != nil,
+                                    id < source.natives.count, let native = source.natives[id]
+                                {
+                                    if newID >= target.natives.count {
+                                        target.natives += Array(repeating: nil, count: newID + 1 - target.natives.count)
+                                    }
+                                    target.natives[newID] = target.natives[newID].map { $0.merging(native) } ?? native
+                                }
                             }
                         }
                     }
@@ -94,33 +101,5 @@ public final class Pipeline: Sendable {
         a.name == b.name && a.type == b.type && a.unit == b.unit && a.observation == b.observation
             && a.labels.map(\.name) == b.labels.map(\.name) && a.buckets == b.buckets
             && a.observationsPerUnit == b.observationsPerUnit
-    }
-}
-
-extension ShardState {
-    /// Adds series `old` of another shard's arrays to series `id` of `family` here.
-    mutating func absorb(
-        family: Int, id: Int, width: Int, counts source: [UInt64], sums sourceSums: [Int64], lastUpdated seen: [UInt32],
-        natives sourceNatives: [NativeHistogram?], from old: Int
-    ) {
-        guard old * width < source.count else { return }
-        if id * width >= counts[family].count || (width > 1 && id >= sums[family].count) {
-            let capacity = max(id + 1, 16, counts[family].count / width * 2)
-            counts[family] += Array(repeating: 0, count: capacity * width - counts[family].count)
-            if width > 1 || schema.observationBuckets[family] != nil {
-                sums[family] += Array(repeating: 0, count: max(0, capacity - sums[family].count))
-            }
-            lastUpdated[family] += Array(repeating: 0, count: max(0, capacity - lastUpdated[family].count))
-        }
-        for k in 0..<width { counts[family][id * width + k] &+= source[old * width + k] }
-        if old < sourceSums.count, id < sums[family].count {
-            let (sum, overflow) = sums[family][id].addingReportingOverflow(sourceSums[old])
-            sums[family][id] = overflow ? .max : sum
-        }
-        if old < seen.count { lastUpdated[family][id] = max(lastUpdated[family][id], seen[old]) }
-        if old < sourceNatives.count, let native = sourceNatives[old], schema.families[family].native != nil {
-            if id >= natives[family].count { natives[family] += Array(repeating: nil, count: id + 1 - natives[family].count) }
-            natives[family][id] = natives[family][id].map { $0.merging(native) } ?? native
-        }
     }
 }

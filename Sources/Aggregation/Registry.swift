@@ -221,8 +221,8 @@ extension Registry {
                     var expired: [Int] = []
                     for id in series.live.indices where series.live[id] {
                         var last: UInt32 = 0
-                        for shard in states.indices where id < states[shard].lastUpdated[family].count {
-                            last = max(last, states[shard].lastUpdated[family][id])
+                        for shard in states.indices where id < states[shard].stores[family].capacity {
+                            last = max(last, states[shard].stores[family].lastUpdated[id])
                         }
                         if last < cutoff { expired.append(id) }
                     }

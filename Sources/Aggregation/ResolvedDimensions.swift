@@ -18,17 +18,15 @@ extension ShardState {
     }
 
     private mutating func compute(_ dim: Int, _ record: AccessRecord) -> UInt32 {
-        switch schema.dimensions[dim] {
+        switch plan.kinds[dim] {
         case .errorType:
             let code = record.int(.responseCode) ?? 0
-            if code == 200 && schema.classification.grpcStatusDecidesErrorType,
-                let status = record.rawBytes(.grpcStatus)
-            {
+            if code == 200 && grpcDecidesErrorType, let status = record.rawBytes(.grpcStatus) {
                 return GRPCStatus.errorType(status) ?? 1
             }
             return code >= 500 ? 3 : (code >= 400 ? 2 : 1)
         case .slowRequest:
-            return (record.int(.duration) ?? 0) > slowThreshold(record) ? 2 : 1
+            return (record.int(.duration) ?? 0) > threshold(record) ? 2 : 1
         case .requestProtocol:
             if Self.isTCP(record) { return 3 }
             return record.has(.grpcStatus) ? 2 : 1
@@ -59,15 +57,16 @@ extension ShardState {
             return lookup(dim, record, .grpcStatus)
         case .destinationService, .destinationServiceName, .destinationServiceNamespace:
             return destination(dim, record)
-        case .field(let field):
-            return lookup(dim, record, field)
-        case .pathSegment(let index):
+        case .field:
+            return lookup(dim, record, plan.fields[dim])
+        case .pathSegment:
+            let index = plan.segments[dim]
             return record.withValue(.path) { path in
                 guard let path, let segment = Self.segment(index, of: path) else { return lookup(dim, "unknown") }
                 return lookup(dim, bytes: segment)
             }
-        case .fieldPattern(let field, _):
-            return record.withValue(field) { value in
+        case .fieldPattern:
+            return record.withValue(plan.fields[dim]) { value in
                 guard let value else { return lookup(dim, "unknown") }
                 return lookupDerived(dim, key: value) { $0.capture(value) }
             }
@@ -79,7 +78,6 @@ extension ShardState {
     /// The route: the first matching rule, else Envoy's `route_name` (unless ignored), else the
     /// path's template (or the path without its query when templates are off).
     private mutating func route(_ dim: Int, _ record: AccessRecord) -> UInt32 {
-        let classification = schema.classification
         if let matcher = routeMatcher {
             let rule = record.withValue(.path) { path -> Int? in
                 var withoutQuery = path
@@ -92,17 +90,17 @@ extension ShardState {
             }
             if let rule {
                 if ruleRouteIDs[rule] == .max {
-                    ruleRouteIDs[rule] = registry.intern(dimension: dim, value: classification.rules[rule].name)
+                    ruleRouteIDs[rule] = registry.intern(dimension: dim, value: schema.classification.rules[rule].name)
                 }
                 return ruleRouteIDs[rule]
             }
         }
-        if classification.useRouteName, let name = record.rawBytes(.routeName), !isIgnoredRouteName(name) {
+        if useRouteName, let name = record.rawBytes(.routeName), !isIgnoredRouteName(name) {
             return lookup(dim, record, .routeName)
         }
         return record.withValue(.path) { path in
             guard let path else { return lookup(dim, "unknown") }
-            if let template = classification.pathTemplate {
+            if let template = pathTemplate {
                 scratch.removeAll(keepingCapacity: true)
                 template.write(path, into: &scratch)
                 let bytes = scratch
@@ -119,11 +117,8 @@ extension ShardState {
     }
 
     /// The slow-request threshold of the record's route.
-    private mutating func slowThreshold(_ record: AccessRecord) -> Int64 {
-        let classification = schema.classification
-        guard !classification.slowThresholdsByRoute.isEmpty, let routeDimension else {
-            return classification.slowThresholdMilliseconds
-        }
+    private mutating func threshold(_ record: AccessRecord) -> Int64 {
+        guard hasRouteThresholds, let routeDimension else { return slowThreshold }
         var resolved = ResolvedDimensions()
         let id = Int(resolve(routeDimension, record, &resolved))
         if id >= routeThresholds.count {
@@ -131,7 +126,7 @@ extension ShardState {
         }
         if routeThresholds[id] < 0 {
             let name = registry.value(dimension: routeDimension, id: UInt32(id))
-            routeThresholds[id] = classification.slowThresholdsByRoute[name] ?? classification.slowThresholdMilliseconds
+            routeThresholds[id] = schema.classification.slowThresholdsByRoute[name] ?? slowThreshold
         }
         return routeThresholds[id]
     }
@@ -208,9 +203,27 @@ extension ShardState {
 
     private mutating func destination(_ dim: Int, _ record: AccessRecord) -> UInt32 {
         let cluster = record.rawBytes(.upstreamCluster)
+        // Most clusters name their host: the value depends on the cluster bytes alone and is
+        // cached by them, so the name is parsed once per distinct cluster, not once per line.
+        if let cluster, let cache = clusterCaches[dim] {
+            let hash = hashBytes(cluster.baseAddress, cluster.count)
+            if let id = cache.find(cluster, hash: hash) { return id }
+            let parsed = DestinationService.parse(cluster: cluster, serverName: nil, authority: nil)
+            if parsed.service != nil {
+                let id = destination(dim, parsed, cluster: cluster, serverName: nil, authority: nil)
+                return remember(dim, cache, cluster, hash, id)
+            }
+        }
         let serverName = record.rawBytes(.requestedServerName)
         let authority = record.rawBytes(.authority)
         let parsed = DestinationService.parse(cluster: cluster, serverName: serverName, authority: authority)
+        return destination(dim, parsed, cluster: cluster, serverName: serverName, authority: authority)
+    }
+
+    private mutating func destination(
+        _ dim: Int, _ parsed: DestinationService, cluster: UnsafeBufferPointer<UInt8>?,
+        serverName: UnsafeBufferPointer<UInt8>?, authority: UnsafeBufferPointer<UInt8>?
+    ) -> UInt32 {
         guard let range = parsed.service else { return lookup(dim, "unknown") }
         let source: UnsafeBufferPointer<UInt8>? =
             switch parsed.source {
@@ -220,15 +233,13 @@ extension ShardState {
             }
         guard let source else { return lookup(dim, "unknown") }
         let host = UnsafeBufferPointer(rebasing: source[range])
-        switch schema.dimensions[dim] {
+        switch plan.kinds[dim] {
         case .destinationServiceName, .destinationServiceNamespace:
             guard let parts = DestinationService.nameAndNamespace(host) else {
-                if case .destinationServiceName = schema.dimensions[dim] {
-                    return lookup(dim, bytes: host)
-                }
+                if plan.kinds[dim] == .destinationServiceName { return lookup(dim, bytes: host) }
                 return lookup(dim, "unknown")
             }
-            let part = schema.dimensions[dim] == .destinationServiceName ? parts.name : parts.namespace
+            let part = plan.kinds[dim] == .destinationServiceName ? parts.name : parts.namespace
             return lookup(dim, bytes: UnsafeBufferPointer(rebasing: host[part]))
         default:
             return lookup(dim, bytes: host)

@@ -1,7 +1,7 @@
 /// The label values of one series as interned identifiers, one per label of its family.
 struct SeriesKey: Hashable {
-    static let capacity = 16
-    var ids: InlineArray<16, UInt32>
+    static let capacity = 32
+    var ids: InlineArray<32, UInt32>
     var count: Int
 
     init(count: Int) {

@@ -52,6 +52,7 @@ public struct InputStatistics: Sendable, Equatable {
 public struct ShardState: AccessRecordSink, Sendable {
     let registry: Registry
     let schema: MetricsSchema
+    let plan: SchemaPlan
     /// The input whose lines are being recorded; set by the reader before each chunk.
     public var currentInput = 0
     public internal(set) var inputs: [InputStatistics] = []
@@ -64,32 +65,34 @@ public struct ShardState: AccessRecordSink, Sendable {
     var codeCache: [UInt32]
     /// Per family, series key -> series identifier.
     let seriesCaches: [SeriesKeyTable]
+    /// Per scope (HTTP, TCP), a record's label values -> the series it updates in every family.
+    let recordCaches: [RecordSeriesCache]
     /// Response flags value identifier -> the identifiers of its individual flags.
     var flagParts: [UInt32: [UInt32]] = [:]
-    let codeDimension: Int?
     let flagDimension: Int?
     let flagsDimension: Int?
     let routeDimension: Int?
+    /// Upstream cluster bytes -> destination value identifier, per destination dimension.
+    let clusterCaches: [ByteTable?]
 
     /// This shard's own compiled route rules (compiled regular expressions are not shared).
     let routeMatcher: RouteMatcher?
     /// Rule index -> route value identifier, filled on first use.
     var ruleRouteIDs: [UInt32]
     let ignoredRouteNames: [[UInt8]]
+    let useRouteName: Bool
+    let pathTemplate: PathTemplate?
+    let grpcDecidesErrorType: Bool
+    let slowThreshold: Int64
+    let hasRouteThresholds: Bool
     /// Route value identifier -> slow-request threshold, filled on first use (-1: not yet).
     var routeThresholds: [Int64] = []
     /// Per dimension, the compiled pattern of a `.fieldPattern` source.
     let patterns: [LocalPattern?]
     var scratch: [UInt8] = []
 
-    /// Per family: counter values by series (counters), or bucket counts flattened by series.
-    var counts: [[UInt64]]
-    /// Per family (histograms): sums of observations by series, in observation units.
-    var sums: [[Int64]]
-    /// Per family (histograms with native settings): the native histogram of each series.
-    var natives: [[NativeHistogram?]]
-    /// Per family, when each series was last updated by this shard (``Registry/clock`` seconds).
-    var lastUpdated: [[UInt32]]
+    /// Per family, this shard's values.
+    let stores: [FamilyStore]
     /// The registry clock when the current chunk started; set by ``updateClock()``.
     var now: UInt32 = 0
     /// Set when a reload replaced this shard: its reader must move on to the new one.
@@ -98,15 +101,22 @@ public struct ShardState: AccessRecordSink, Sendable {
     init(registry: Registry) {
         self.registry = registry
         self.schema = registry.schema
-        valueCaches = schema.dimensions.map { source in
-            switch source {
-            case .errorType, .slowRequest, .requestProtocol, .reporter, .constant, .input, .responseCode: nil
+        self.plan = schema.plan
+        valueCaches = plan.kinds.map { kind in
+            switch kind {
+            case .errorType, .slowRequest, .requestProtocol, .reporter, .constant, .input, .responseCode, .flag: nil
             default: ByteTable()
+            }
+        }
+        clusterCaches = plan.kinds.map { kind in
+            switch kind {
+            case .destinationService, .destinationServiceName, .destinationServiceNamespace: ByteTable()
+            default: nil
             }
         }
         codeCache = Array(repeating: .max, count: 1000)
         seriesCaches = schema.familyDimensions.map { SeriesKeyTable(width: $0.count) }
-        codeDimension = schema.dimensions.firstIndex(of: .responseCode)
+        recordCaches = [plan.http, plan.tcp].map { RecordSeriesCache(scope: $0) }
         flagDimension = schema.dimensions.firstIndex(of: .flag)
         flagsDimension = schema.dimensions.firstIndex(of: .responseFlags)
         routeDimension = schema.dimensions.firstIndex(of: .route)
@@ -115,14 +125,19 @@ public struct ShardState: AccessRecordSink, Sendable {
         routeMatcher = classification.rules.isEmpty ? nil : try? RouteMatcher(rules: classification.rules)
         ruleRouteIDs = Array(repeating: .max, count: classification.rules.count)
         ignoredRouteNames = classification.ignoredRouteNames.map { Array($0.utf8) }
+        useRouteName = classification.useRouteName
+        pathTemplate = classification.pathTemplate
+        grpcDecidesErrorType = classification.grpcStatusDecidesErrorType
+        slowThreshold = classification.slowThresholdMilliseconds
+        hasRouteThresholds = !classification.slowThresholdsByRoute.isEmpty
         patterns = schema.dimensions.map { source in
             guard case .fieldPattern(_, let pattern) = source, let regex = try? Regex(pattern) else { return nil }
             return LocalPattern(regex)
         }
-        counts = Array(repeating: [], count: schema.families.count)
-        sums = Array(repeating: [], count: schema.families.count)
-        lastUpdated = Array(repeating: [], count: schema.families.count)
-        natives = Array(repeating: [], count: schema.families.count)
+        let plan = schema.plan
+        stores = (0..<plan.familyCount).map { family in
+            FamilyStore(width: plan.families[family].width, hasSums: plan.families[family].isHistogram)
+        }
         now = registry.clock()
     }
 
@@ -153,10 +168,45 @@ public struct ShardState: AccessRecordSink, Sendable {
 
     public mutating func consume(_ record: AccessRecord) {
         if !record.invalidNumbers.isEmpty { inputs[currentInput].invalidNumbers &+= 1 }
-        var resolved = ResolvedDimensions()
         let tcp = Self.isTCP(record)
-        for family in tcp ? schema.tcpFamilies : schema.httpFamilies {
-            count(family: family, record, &resolved)
+        let cache = recordCaches[tcp ? 1 : 0]
+        // The record's label values, one per dimension of its scope, key every series it updates.
+        var resolved = ResolvedDimensions()
+        var key = SeriesKey(count: cache.signature.count)
+        for k in 0..<cache.signature.count {
+            key.ids[k] = resolve(cache.signature[k], record, &resolved)
+        }
+        let hash = key.hashValue64
+        var entry = cache.find(key, hash: hash)
+        if entry < 0 { entry = seriesOfRecord(cache, key, hash, record, &resolved) }
+        let now = now
+        for (position, family) in cache.families.enumerated() {
+            let plan = self.plan.families + family
+            let store = stores[family]
+            switch plan.pointee.observation {
+            case .requests, .tcpConnections:
+                add(store, cache.series(entry, position), 1, now)
+            case .tcpSentBytes:
+                add(store, cache.series(entry, position), UInt64(clamping: record.int(.bytesSent) ?? 0), now)
+            case .tcpReceivedBytes:
+                add(store, cache.series(entry, position), UInt64(clamping: record.int(.bytesReceived) ?? 0), now)
+            case .responseFlags:
+                for id in cache.flagSeries(entry) { add(store, Int(id), 1, now) }
+            case .duration, .tcpDuration:
+                if let value = record.int(.duration) { observe(plan, store, cache.series(entry, position), value, now) }
+            case .requestBytes:
+                if let value = record.int(.bytesReceived) {
+                    observe(plan, store, cache.series(entry, position), value, now)
+                }
+            case .responseBytes:
+                if let value = record.int(.bytesSent) {
+                    observe(plan, store, cache.series(entry, position), value, now)
+                }
+            case .upstreamServiceTime:
+                if let value = record.int(.upstreamServiceTime) {
+                    observe(plan, store, cache.series(entry, position), value, now)
+                }
+            }
         }
     }
 
@@ -165,45 +215,70 @@ public struct ShardState: AccessRecordSink, Sendable {
         !record.has(.protocol) && !record.has(.method)
     }
 
-    private mutating func count(family: Int, _ record: AccessRecord, _ resolved: inout ResolvedDimensions) {
-        let definition = schema.families[family]
-        let dims = schema.familyDimensions[family]
-        var key = SeriesKey(count: dims.count)
-        var flagPosition = -1
-        for (k, dim) in dims.enumerated() {
-            if dim == flagDimension {
-                flagPosition = k
-                continue
+    /// The series a record with these label values updates, found family by family the first time.
+    @inline(never)
+    private mutating func seriesOfRecord(
+        _ cache: RecordSeriesCache, _ signature: SeriesKey, _ hash: UInt64, _ record: AccessRecord,
+        _ resolved: inout ResolvedDimensions
+    ) -> Int {
+        var series: [UInt32] = []
+        var flagSeries: [UInt32] = []
+        for family in cache.families {
+            let plan = self.plan.families[family]
+            var key = SeriesKey(count: plan.dimsCount)
+            for k in 0..<plan.dimsCount where k != plan.flagPosition {
+                key.ids[k] = resolve(self.plan.dims[plan.dimsStart + k], record, &resolved)
             }
-            key.ids[k] = resolve(dim, record, &resolved)
-        }
-        switch definition.observation {
-        case .requests, .tcpConnections:
-            addToCounter(family, key, 1)
-        case .tcpSentBytes:
-            addToCounter(family, key, UInt64(clamping: record.int(.bytesSent) ?? 0))
-        case .tcpReceivedBytes:
-            addToCounter(family, key, UInt64(clamping: record.int(.bytesReceived) ?? 0))
-        case .responseFlags:
-            guard flagPosition >= 0, let flagDimension, let flagsDimension else { return }
-            let flags = resolve(flagsDimension, record, &resolved)
-            for flag in flagIdentifiers(flags, flagsDimension: flagsDimension, flagDimension: flagDimension) {
-                key.ids[flagPosition] = flag
-                addToCounter(family, key, 1)
+            if plan.observation == .responseFlags {
+                series.append(.max)
+                guard plan.flagPosition >= 0, let flagDimension, let flagsDimension else { continue }
+                let flags = resolve(flagsDimension, record, &resolved)
+                for flag in flagIdentifiers(flags, flagsDimension: flagsDimension, flagDimension: flagDimension) {
+                    key.ids[plan.flagPosition] = flag
+                    flagSeries.append(UInt32(seriesID(family, key)))
+                }
+            } else {
+                series.append(UInt32(seriesID(family, key)))
             }
-        case .duration, .tcpDuration:
-            if let value = record.int(.duration) { observe(family, key, value) }
-        case .requestBytes:
-            if let value = record.int(.bytesReceived) { observe(family, key, value) }
-        case .responseBytes:
-            if let value = record.int(.bytesSent) { observe(family, key, value) }
-        case .upstreamServiceTime:
-            if let value = record.int(.upstreamServiceTime) { observe(family, key, value) }
         }
+        // Bounded like the other caches: start over rather than grow without end.
+        if cache.count > 4 * schema.limits.maxSeriesPerFamily + 1024 { cache.removeAll() }
+        return cache.insert(signature, hash: hash, series: series, flagSeries: flagSeries)
     }
 
     @inline(__always)
-    private mutating func seriesID(_ family: Int, _ key: SeriesKey) -> Int {
+    private func add(_ store: FamilyStore, _ id: Int, _ amount: UInt64, _ now: UInt32) {
+        store.reserve(id)
+        store.counts[id] &+= amount
+        store.lastUpdated[id] = now
+    }
+
+    @inline(__always)
+    private func observe(
+        _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64, _ now: UInt32
+    ) {
+        store.reserve(id)
+        // Observations are clamped to 2^53 so that a hostile value cannot overflow the sum of
+        // even a few; the sum saturates rather than wraps.
+        let clamped = min(value, 1 << 53)
+        store.counts[id &* plan.pointee.width &+ self.plan.bucket(plan, clamped)] &+= 1
+        let (sum, overflow) = store.sums[id].addingReportingOverflow(clamped)
+        store.sums[id] = overflow ? .max : sum
+        store.lastUpdated[id] = now
+        if plan.pointee.hasNative { observeNative(plan, store, id, clamped) }
+    }
+
+    @inline(__always)
+    private func observeNative(
+        _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64
+    ) {
+        if id >= store.natives.count { store.natives += Array(repeating: nil, count: id + 16 - store.natives.count) }
+        if store.natives[id] == nil { store.natives[id] = NativeHistogram(settings: plan.pointee.native) }
+        store.natives[id]!.observe(Double(value) * plan.pointee.nativeScale)
+    }
+
+    @inline(__always)
+    mutating func seriesID(_ family: Int, _ key: SeriesKey) -> Int {
         let hash = key.hashValue64
         let cache = seriesCaches[family]
         if let id = cache.find(key, hash: hash) { return Int(id) }
@@ -221,58 +296,15 @@ public struct ShardState: AccessRecordSink, Sendable {
         return id
     }
 
-    private mutating func addToCounter(_ family: Int, _ key: SeriesKey, _ amount: UInt64) {
-        let id = seriesID(family, key)
-        if id >= counts[family].count { grow(family, to: id + 1, width: 1) }
-        counts[family][id] &+= amount
-        lastUpdated[family][id] = now
-    }
-
-    private mutating func observe(_ family: Int, _ key: SeriesKey, _ value: Int64) {
-        guard let buckets = schema.observationBuckets[family] else { return }
-        let id = seriesID(family, key)
-        let width = buckets.count + 1
-        if id >= sums[family].count { grow(family, to: id + 1, width: width) }
-        // Observations are clamped to 2^53 so that a hostile value cannot overflow the sum of
-        // even a few; the sum saturates rather than wraps.
-        let clamped = min(value, 1 << 53)
-        counts[family][id &* width &+ buckets.bucketIndex(for: Int(clamped))] &+= 1
-        let (sum, overflow) = sums[family][id].addingReportingOverflow(clamped)
-        sums[family][id] = overflow ? .max : sum
-        lastUpdated[family][id] = now
-        if let settings = schema.families[family].native {
-            if id >= natives[family].count { natives[family] += Array(repeating: nil, count: sums[family].count - natives[family].count) }
-            if natives[family][id] == nil { natives[family][id] = NativeHistogram(settings: settings) }
-            natives[family][id]!.observe(Double(clamped) / Double(schema.families[family].observationsPerUnit))
-        }
-    }
-
-    @inline(never)
-    private mutating func grow(_ family: Int, to series: Int, width: Int) {
-        let capacity = max(series, counts[family].count / width * 2, 16)
-        counts[family] += Array(repeating: 0, count: capacity * width - counts[family].count)
-        if schema.observationBuckets[family] != nil {
-            sums[family] += Array(repeating: 0, count: capacity - sums[family].count)
-        }
-        lastUpdated[family] += Array(repeating: 0, count: capacity - lastUpdated[family].count)
-    }
-
     /// Forgets series `ids` of `family`: their values go back to zero so that the identifiers can
     /// be handed out again, and cached keys that led to them are dropped.
     mutating func forget(family: Int, ids: [Int]) {
-        let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
-        for id in ids {
-            if id < lastUpdated[family].count { lastUpdated[family][id] = 0 }
-            if id * width < counts[family].count {
-                for k in (id * width)..<((id + 1) * width) { counts[family][k] = 0 }
-            }
-            if id < sums[family].count { sums[family][id] = 0 }
-            if id < natives[family].count { natives[family][id] = nil }
-        }
+        for id in ids { stores[family].reset(id) }
         seriesCaches[family].removeAll()
+        for cache in recordCaches { cache.removeAll() }
     }
 
-    private mutating func flagIdentifiers(_ flags: UInt32, flagsDimension: Int, flagDimension: Int) -> [UInt32] {
+    mutating func flagIdentifiers(_ flags: UInt32, flagsDimension: Int, flagDimension: Int) -> [UInt32] {
         if let parts = flagParts[flags] { return parts }
         let text = registry.value(dimension: flagsDimension, id: flags)
         let parts =

@@ -54,24 +54,24 @@ public enum SnapshotBuilder {
         for shard in shards {
             shard.withRecorder { state in
                 for family in schema.families.indices {
-                    state.counts[family].withUnsafeBufferPointer { source in
-                        counts[family].withUnsafeMutableBufferPointer { target in
-                            for k in 0..<min(source.count, target.count) { target[k] &+= source[k] }
-                        }
+                    let store = state.stores[family]
+                    let seriesCount = min(store.capacity, metas[family].labels.count)
+                    counts[family].withUnsafeMutableBufferPointer { target in
+                        for k in 0..<(seriesCount * store.width) { target[k] &+= store.counts[k] }
                     }
-                    state.sums[family].withUnsafeBufferPointer { source in
+                    if store.hasSums {
                         sums[family].withUnsafeMutableBufferPointer { target in
-                            for k in 0..<min(source.count, target.count) {
-                                let (sum, overflow) = target[k].addingReportingOverflow(source[k])
+                            for k in 0..<seriesCount {
+                                let (sum, overflow) = target[k].addingReportingOverflow(store.sums[k])
                                 target[k] = overflow ? .max : sum
                             }
                         }
                     }
-                }
-                for family in schema.families.indices where !natives[family].isEmpty {
-                    for (id, native) in state.natives[family].enumerated() where id < natives[family].count {
-                        guard let native else { continue }
-                        natives[family][id] = natives[family][id].map { $0.merging(native) } ?? native
+                    if !natives[family].isEmpty {
+                        for (id, native) in store.natives.enumerated() where id < natives[family].count {
+                            guard let native else { continue }
+                            natives[family][id] = natives[family][id].map { $0.merging(native) } ?? native
+                        }
                     }
                 }
                 for input in state.inputs {
@@ -106,7 +106,8 @@ public enum SnapshotBuilder {
                             ? nil
                             : natives[family].map { native in
                                 // A series with no observation still sends an empty native histogram.
-                                NativeHistogramSnapshot((native ?? NativeHistogram(settings: definition.native!)).encoded())
+                                NativeHistogramSnapshot(
+                                    (native ?? NativeHistogram(settings: definition.native!)).encoded())
                             }))
             } else {
                 values = .integers(counts[family])

@@ -1,0 +1,92 @@
+import Histograms
+
+/// One family's values in one shard: counts, sums and last-update times by series identifier, in
+/// plain buffers so that the per-line path does no uniqueness checks and no reference counting.
+///
+/// Counters keep one count per series; histograms keep their bucket counts (bounds + 1 per
+/// series, the last for `+Inf`) and a sum per series, in observation units.
+final class FamilyStore: @unchecked Sendable {
+    // @unchecked Sendable: a store belongs to one shard's state and is only touched with that
+    // shard's lock held.
+
+    let width: Int
+    let hasSums: Bool
+    private(set) var capacity = 0
+    private(set) var counts: UnsafeMutablePointer<UInt64>
+    private(set) var sums: UnsafeMutablePointer<Int64>
+    private(set) var lastUpdated: UnsafeMutablePointer<UInt32>
+    /// Native histograms by series, for families that keep them.
+    var natives: [NativeHistogram?] = []
+
+    init(width: Int, hasSums: Bool) {
+        self.width = width
+        self.hasSums = hasSums
+        counts = .allocate(capacity: 1)
+        sums = .allocate(capacity: 1)
+        lastUpdated = .allocate(capacity: 1)
+    }
+
+    deinit {
+        counts.deallocate()
+        sums.deallocate()
+        lastUpdated.deallocate()
+    }
+
+    /// Makes room for series `id`.
+    @inline(__always)
+    func reserve(_ id: Int) {
+        if id >= capacity { grow(to: id + 1) }
+    }
+
+    @inline(never)
+    private func grow(to series: Int) {
+        let newCapacity = max(series, capacity * 2, 16)
+        func regrow<T>(_ old: UnsafeMutablePointer<T>, _ count: Int, _ newCount: Int, _ zero: T)
+            -> UnsafeMutablePointer<T>
+        {
+            let grown = UnsafeMutablePointer<T>.allocate(capacity: newCount)
+            grown.moveInitialize(from: old, count: count)
+            (grown + count).initialize(repeating: zero, count: newCount - count)
+            old.deallocate()
+            return grown
+        }
+        counts = regrow(counts, capacity * width, newCapacity * width, 0)
+        sums = regrow(sums, hasSums ? capacity : 0, hasSums ? newCapacity : 1, 0)
+        lastUpdated = regrow(lastUpdated, capacity, newCapacity, 0)
+        capacity = newCapacity
+    }
+
+    /// Sets series `id` back to zero, for reuse of its identifier.
+    func reset(_ id: Int) {
+        guard id < capacity else { return }
+        (counts + id * width).update(repeating: 0, count: width)
+        if hasSums { sums[id] = 0 }
+        lastUpdated[id] = 0
+        if id < natives.count { natives[id] = nil }
+    }
+
+    /// Adds series `old` of `other` into series `id` here (same width).
+    func absorb(_ other: FamilyStore, _ old: Int, into id: Int) {
+        guard old < other.capacity else { return }
+        reserve(id)
+        for k in 0..<width { counts[id * width + k] &+= other.counts[old * width + k] }
+        if hasSums && other.hasSums {
+            let (sum, overflow) = sums[id].addingReportingOverflow(other.sums[old])
+            sums[id] = overflow ? .max : sum
+        }
+        lastUpdated[id] = max(lastUpdated[id], other.lastUpdated[old])
+    }
+
+    /// A copy, for moving a shard's values elsewhere without sharing the buffers.
+    func copy() -> FamilyStore {
+        let copy = FamilyStore(width: width, hasSums: hasSums)
+        if capacity > 0 {
+            copy.reserve(capacity - 1)
+            copy.counts.update(from: counts, count: capacity * width)
+            if hasSums { copy.sums.update(from: sums, count: capacity) }
+            copy.lastUpdated.update(from: lastUpdated, count: capacity)
+        }
+        copy.natives = natives
+        return copy
+    }
+}
