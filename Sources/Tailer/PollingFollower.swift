@@ -1,39 +1,28 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
-/// Follows one file by name, like `tail -F`, checking for growth, rotation and truncation on an
-/// interval.
+/// Follows one file by name, like `tail -F`, checking for growth, rotation and truncation each
+/// time it is polled.
+///
+/// A single-path front end over ``Tailer`` in polling mode, for callers that poll one file on
+/// their own schedule. New code following several files should use ``Tailer`` directly (one
+/// thread, inotify).
 ///
 /// - Rotation by rename (kubelet, logrotate `create`): the old file is read to its end, then the
 ///   new file at the same path is read from its start.
 /// - Truncation (`copytruncate`): when the file gets shorter than what was read, reading restarts
-///   at 0 and `onTruncate` is told how many bytes may have been missed.
+///   at 0 and `truncated` is told how many bytes are known to have been missed.
 /// - A file that is missing (not yet created, or deleted) is waited for; a deleted file still open
 ///   is drained first.
 public final class PollingFollower {
     public let path: String
-    private let reader: ChunkReader
-    private var fd: Int32 = -1
-    private var device: UInt64 = 0
-    private var inode: UInt64 = 0
+    private let chunkSize: Int
+    private var tailer: Tailer?
+    private let relay = Relay()
+
     /// Bytes read from the open file so far (its offset).
-    public private(set) var offset: Int64 = 0
-    /// `start` applies to the file found at the first poll only: a file that appears later, or
-    /// replaces it, is read from its head.
-    private var firstOpen = true
+    public var offset: Int64 { tailer?.status.first?.offset ?? 0 }
 
     public init(path: String, chunkSize: Int = ChunkReader.defaultChunkSize) {
         self.path = path
-        self.reader = ChunkReader(chunkSize: chunkSize)
-    }
-
-    deinit {
-        if fd >= 0 { close(fd) }
+        self.chunkSize = chunkSize
     }
 
     public enum Start {
@@ -45,8 +34,8 @@ public final class PollingFollower {
         public var chunk: (UnsafeBufferPointer<UInt8>) -> Void
         /// A new file took the path's place; the previous one has been read to its end.
         public var rotated: () -> Void
-        /// The file was truncated; the argument is how many bytes might have been written and lost
-        /// between the last read and the truncation (the file's size when last seen is the bound).
+        /// The file was truncated; the argument is how many bytes are known to have been in the
+        /// file past what was read (see ``Tailer`` for why it is a lower bound).
         public var truncated: (_ possiblyMissed: Int64) -> Void
         public var error: (SystemError) -> Void
 
@@ -62,75 +51,51 @@ public final class PollingFollower {
     }
 
     /// Reads what is new, handling rotation and truncation. Call repeatedly; it returns once it
-    /// has reached the end of what is there now. Returns the number of bytes read.
+    /// has reached the end of what is there now. Returns the number of bytes read. `start`
+    /// applies to the file found at the first poll only.
     @discardableResult
     public func poll(start: Start, events: Events) -> Int64 {
+        let tailer = self.tailer ?? makeTailer(start: start)
+        relay.events = events
+        defer { relay.events = nil }
         var total: Int64 = 0
-        if fd < 0 {
-            guard openFile(start: start, events: events) else { return 0 }
-        }
-        total += drain(events)
-        // Has the path moved on to another file, or was this one cut short?
-        var pathStat = stat()
-        if stat(path, &pathStat) == 0 {
-            if UInt64(pathStat.st_dev) != device || UInt64(pathStat.st_ino) != inode {
-                total += drain(events)
-                close(fd)
-                fd = -1
-                events.rotated()
-                if openFile(start: .head, events: events) { total += drain(events) }
-            } else if Int64(pathStat.st_size) < offset {
-                events.truncated(0)
-                lseek(fd, 0, SEEK_SET)
-                offset = 0
-                total += drain(events)
-            }
-        }
+        repeat {
+            total += tailer.poll()
+        } while tailer.hasBacklog
         return total
     }
 
-    private func openFile(start: Start, events: Events) -> Bool {
-        let fromEnd = start == .tail && firstOpen
-        firstOpen = false
-        let opened = open(path, O_RDONLY | O_CLOEXEC)
-        guard opened >= 0 else {
-            if errno != ENOENT { events.error(SystemError("open", path: path, errno: errno)) }
-            return false
-        }
-        var info = stat()
-        guard fstat(opened, &info) == 0 else {
-            events.error(SystemError("stat", path: path, errno: errno))
-            close(opened)
-            return false
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG || (info.st_mode & S_IFMT) == S_IFIFO else {
-            events.error(SystemError("follow", path: path, errno: EISDIR))
-            close(opened)
-            return false
-        }
-        fd = opened
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        offset = fromEnd ? Int64(lseek(fd, 0, SEEK_END)) : 0
-        if offset < 0 { offset = 0 }
-        return true
+    private func makeTailer(start: Start) -> Tailer {
+        var configuration = TailerConfiguration()
+        configuration.changeDetection = .polling
+        configuration.pollInterval = .zero
+        configuration.rescanInterval = .zero
+        configuration.startPosition = start == .head ? .head : .tail
+        configuration.readBufferSize = chunkSize
+        configuration.readBudgetPerTurn = Int.max / 2
+        let tailer = Tailer(pathProvider: SinglePath(path: path), configuration: configuration, events: relay)
+        self.tailer = tailer
+        return tailer
     }
 
-    private func drain(_ events: Events) -> Int64 {
-        var total: Int64 = 0
-        while fd >= 0 {
-            do {
-                let n = try reader.readOnce(fd, path: path) { events.chunk($0) }
-                if n == 0 { break }
-                total += Int64(n)
-                offset += Int64(n)
-            } catch let error as SystemError {
-                events.error(error)
-                break
-            } catch {
-                break
-            }
+    /// The one literal path (no glob expansion, even if it contains `*`).
+    private struct SinglePath: PathProvider {
+        var path: String
+
+        func discover() -> PathDiscovery {
+            PathDiscovery(paths: [DiscoveredPath(path: path, isLiteral: true)], directories: [directoryName(path)])
         }
-        return total
+    }
+
+    /// Passes tailer events to the closures of the poll in progress.
+    private final class Relay: TailerEvents {
+        var events: Events?
+
+        func read(_ bytes: UnsafeBufferPointer<UInt8>, from input: InputID) { events?.chunk(bytes) }
+        func rotated(_ input: InputID, path: String, identity: FileIdentity) { events?.rotated() }
+        func truncated(_ input: InputID, possiblyMissed: UInt64) {
+            events?.truncated(Int64(clamping: possiblyMissed))
+        }
+        func failed(_ input: InputID?, error: SystemError) { events?.error(error) }
     }
 }

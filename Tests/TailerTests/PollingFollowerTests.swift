@@ -8,29 +8,6 @@ import Testing
     import Darwin
 #endif
 
-/// A temporary directory removed at the end of a test.
-final class TemporaryDirectory {
-    let path: String
-
-    init() {
-        var template = Array("/tmp/logmetrics-test-XXXXXX".utf8CString)
-        path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)!) }
-    }
-
-    deinit {
-        _ = system("rm -rf '\(path)'")
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-}
-
-func append(_ path: String, _ text: String) {
-    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    precondition(fd >= 0)
-    _ = Array(text.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
-}
-
 /// Collects what a follower reads.
 final class Collected {
     var text = ""
@@ -58,6 +35,7 @@ final class Collected {
         append(log, "c\n")
         follower.poll(start: .head, events: seen.events)
         #expect(seen.text == "a\nb\nc\n")
+        #expect(follower.offset == 6)
     }
 
     @Test func startsAtTheEndWhenAskedTo() {
@@ -120,7 +98,18 @@ final class Collected {
         let follower = PollingFollower(path: dir.path)
         let seen = Collected()
         follower.poll(start: .head, events: seen.events)
+        follower.poll(start: .head, events: seen.events)
         #expect(seen.errors.count == 1)
         #expect(seen.text.isEmpty)
+    }
+
+    @Test func aPathWithGlobCharactersIsTakenLiterally() {
+        let dir = TemporaryDirectory()
+        let log = dir.file("odd[1]*.log")
+        append(log, "x\n")
+        let follower = PollingFollower(path: log)
+        let seen = Collected()
+        follower.poll(start: .head, events: seen.events)
+        #expect(seen.text == "x\n")
     }
 }

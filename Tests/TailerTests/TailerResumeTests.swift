@@ -1,0 +1,122 @@
+import Testing
+
+@testable import Tailer
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Saving positions in one tailer and resuming in the next, as across a restart.
+@Suite struct TailerResumeTests {
+    let dir = TemporaryDirectory()
+    let clock = ManualClock()
+
+    /// Runs a tailer over `patterns` until quiet, resuming from `positions` when given; returns
+    /// what it delivered, its events and its positions at the end.
+    func session(
+        _ patterns: [String], resumingFrom positions: [SavedPosition]? = nil,
+        start: TailerConfiguration.StartPosition = .head
+    ) -> (Recorder, [SavedPosition]) {
+        let recorder = Recorder()
+        let tailer = Tailer(
+            patterns: patterns, configuration: steppedConfiguration(start: start), events: recorder, clock: clock)
+        if let positions { tailer.resume(from: positions) }
+        pollUntilQuiet(tailer)
+        return (recorder, tailer.savedPositions())
+    }
+
+    @Test func theSameFileResumesAtItsSavedOffset() {
+        let log = dir.file("access.log")
+        append(log, "1\n2\n")
+        let (_, saved) = session([log])
+        #expect(saved.count == 1 && saved[0].offset == 4)
+        append(log, "3\n")
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "3\n")
+    }
+
+    @Test func anUnfinishedLineIsReadAgainWhole() {
+        let log = dir.file("access.log")
+        append(log, "1\nhal")
+        let (first, saved) = session([log])
+        #expect(first.text == "1\nhal")
+        #expect(saved[0].offset == 2)
+        append(log, "f\n")
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "half\n")
+    }
+
+    @Test func aFileRotatedWhileStoppedIsDrainedFromItsOffsetThenTheNewOne() {
+        let log = dir.file("0.log")
+        append(log, "1\n")
+        let (_, saved) = session([log])
+        append(log, "2\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        append(log, "3\n")
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "2\n3\n")
+        let id = InputID(rawValue: 1)
+        #expect(second.events == [.opened(id, dir.file("0.log.20240101-120000")), .endOfFile(id), .rotated(id, log)])
+    }
+
+    @Test func severalRotationsWhileStoppedAreReadInOrder() {
+        let log = dir.file("0.log")
+        append(log, "1\n")
+        let (_, saved) = session([log])
+        append(log, "2\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        append(log, "3\n")
+        rename(log, dir.file("0.log.20240101-120010"))
+        append(log, "4\n")
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "2\n3\n4\n")
+    }
+
+    @Test func aReusedInodeWithOtherContentStartsAtZero() {
+        let log = dir.file("access.log")
+        append(log, "original first line\n")
+        let (_, saved) = session([log])
+        // Same device and inode, different content: what a reused inode looks like.
+        truncate(log, 0)
+        append(log, "new file, new first line\n")
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "new file, new first line\n")
+    }
+
+    @Test func aRotatedFileAlreadyCompressedCannotBeResumedAndSaysSo() {
+        let log = dir.file("0.log")
+        append(log, "1\n")
+        let (_, saved) = session([log])
+        append(log, "lost to compression\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        // The new file first, so that it cannot get the compressed file's freed inode (that
+        // would be inode reuse, caught by the fingerprint instead).
+        append(log, "3\n")
+        #expect(system("gzip '\(dir.file("0.log.20240101-120000"))'") == 0)
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "3\n")
+        #expect(second.errors.count == 1)
+        #expect(second.errors.first?.operation == "resume")
+    }
+
+    @Test func filesWithoutAPositionAreReadFromTheirHeadWhenResuming() {
+        let known = dir.file("known.log")
+        append(known, "a\n")
+        let (_, saved) = session([dir.file("*.log")], start: .tail)
+        append(dir.file("appeared-while-stopped.log"), "b\n")
+        let (second, _) = session([dir.file("*.log")], resumingFrom: saved, start: .tail)
+        #expect(second.text(second.input(named: "appeared-while-stopped.log")!) == "b\n")
+        #expect(second.bytes[second.input(named: "known.log")!] == nil)
+    }
+
+    @Test func positionsRoundTripThroughCodable() throws {
+        let position = SavedPosition(
+            path: "/var/log/pods/a_b_c/d/0.log",
+            identity: FileIdentity(device: 2049, inode: 77, fingerprint: Fingerprint(length: 256, hash: 0xdead_beef)),
+            offset: 123_456)
+        #expect(position.identity.fingerprint.hash == 0xdead_beef)
+        #expect(position.key == FileKey(device: 2049, inode: 77))
+    }
+}
