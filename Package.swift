@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "Tailer", targets: ["Tailer"]),
         .library(name: "ScrapeServer", targets: ["ScrapeServer"]),
         .library(name: "Configuration", targets: ["Configuration"]),
+        .library(name: "Kubernetes", targets: ["Kubernetes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -49,6 +50,7 @@ let package = Package(
             swiftSettings: hotPathSettings
         ),
         .target(name: "Tailer", dependencies: ["AccessLogParser", "CZlib"], swiftSettings: hotPathSettings),
+        .target(name: "Kubernetes", dependencies: ["CCurl"]),
         .target(
             name: "Configuration",
             dependencies: [
@@ -89,5 +91,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LogMetricsTests", dependencies: ["LogMetrics"]),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "Kubernetes",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
     ]
 )
