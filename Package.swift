@@ -41,7 +41,8 @@ let package = Package(
             pkgConfig: "libcurl",
             providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
         ),
-        .target(name: "AccessLogParser", swiftSettings: hotPathSettings),
+        .target(name: "CByteScan"),
+        .target(name: "AccessLogParser", dependencies: ["CByteScan"], swiftSettings: hotPathSettings),
         .target(name: "Histograms", swiftSettings: hotPathSettings),
         .target(name: "Exposition", dependencies: ["Histograms", "CZlib"], swiftSettings: hotPathSettings),
         .target(

@@ -1,0 +1,70 @@
+import Testing
+
+@testable import AccessLogParser
+
+@Suite struct QuoteMaskTests {
+    /// The quotes that delimit strings, found one byte at a time.
+    static func expectedQuotes(_ bytes: [UInt8]) -> [Int] {
+        var result: [Int] = []
+        var escaped = false
+        for (k, c) in bytes.enumerated() {
+            if escaped {
+                escaped = false
+            } else if c == UInt8(ascii: "\\") {
+                escaped = true
+            } else if c == UInt8(ascii: "\"") {
+                result.append(k)
+            }
+        }
+        return result
+    }
+
+    static func markedQuotes(_ bytes: [UInt8]) -> (quotes: [Int], hasBackslash: Bool) {
+        var mask = QuoteMask()
+        defer { mask.deallocate() }
+        return bytes.withUnsafeBufferPointer { buffer in
+            mask.build(buffer.baseAddress!, buffer.count)
+            var cursor = QuoteCursor(mask, count: buffer.count)
+            var quotes: [Int] = []
+            while true {
+                let position = cursor.next()
+                if position >= buffer.count { break }
+                quotes.append(position)
+            }
+            return (quotes, mask.hasBackslash)
+        }
+    }
+
+    /// Every length around the 64-byte blocks and the tail, with quotes and backslashes at every
+    /// kind of position, including a backslash at a block's last byte escaping the next block's
+    /// first quote.
+    @Test func marksExactlyTheDelimitingQuotes() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return state >> 33
+        }
+        let alphabet: [UInt8] = Array("\"\\ab{}:,".utf8) + [0, 0x80, 0xFF]
+        for length in 1...300 {
+            for _ in 0..<8 {
+                let bytes = (0..<length).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] }
+                let marked = Self.markedQuotes(bytes)
+                #expect(marked.quotes == Self.expectedQuotes(bytes), "line \(bytes)")
+                #expect(marked.hasBackslash == bytes.contains(UInt8(ascii: "\\")))
+            }
+        }
+    }
+
+    @Test func escapeAcrossABlockBoundary() {
+        var bytes = [UInt8](repeating: UInt8(ascii: "a"), count: 130)
+        bytes[63] = UInt8(ascii: "\\")
+        bytes[64] = UInt8(ascii: "\"")
+        bytes[127] = UInt8(ascii: "\"")
+        #expect(Self.markedQuotes(bytes).quotes == [127])
+    }
+
+    @Test func aLineWithoutQuotesEndsAtItsEnd() {
+        let bytes = [UInt8](repeating: UInt8(ascii: "x"), count: 200)
+        #expect(Self.markedQuotes(bytes).quotes.isEmpty)
+    }
+}
