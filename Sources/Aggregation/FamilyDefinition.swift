@@ -28,11 +28,14 @@ public struct FamilyDefinition: Sendable {
     /// Histograms: also keep a native (exponential) histogram per series, sent to scrapers that
     /// negotiate the protobuf format. Nil keeps only the classic buckets.
     public var native: NativeHistogramSettings?
+    /// Keep the latest trace or request id per series (per bucket for histograms) as an
+    /// exemplar, written in OpenMetrics and protobuf scrapes.
+    public var exemplars: Bool
 
     public init(
         name: String, help: String, type: MetricType, unit: String? = nil, observation: Observation,
         labels: [Label], buckets: BucketLayout? = nil, observationsPerUnit: Int = 1,
-        native: NativeHistogramSettings? = nil
+        native: NativeHistogramSettings? = nil, exemplars: Bool = false
     ) {
         self.name = name
         self.help = help
@@ -43,6 +46,7 @@ public struct FamilyDefinition: Sendable {
         self.buckets = buckets
         self.observationsPerUnit = observationsPerUnit
         self.native = native
+        self.exemplars = exemplars
     }
 
     /// The power of ten that turns an observation into the family's unit (-3 for ms -> s).

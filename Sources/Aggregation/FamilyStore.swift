@@ -17,10 +17,22 @@ final class FamilyStore: @unchecked Sendable {
     private(set) var lastUpdated: UnsafeMutablePointer<UInt32>
     /// Native histograms by series, for families that keep them.
     var natives: [NativeHistogram?] = []
+    /// The latest exemplars, for families that carry them: `width` slots per series.
+    var exemplars: ExemplarSlots
 
-    init(width: Int, hasSums: Bool) {
+    init(width: Int, hasSums: Bool, hasExemplars: Bool = false) {
         self.width = width
         self.hasSums = hasSums
+        self.exemplars = ExemplarSlots(enabled: hasExemplars)
+        counts = .allocate(capacity: 1)
+        sums = .allocate(capacity: 1)
+        lastUpdated = .allocate(capacity: 1)
+    }
+
+    private init(width: Int, hasSums: Bool, exemplars: ExemplarSlots) {
+        self.width = width
+        self.hasSums = hasSums
+        self.exemplars = exemplars
         counts = .allocate(capacity: 1)
         sums = .allocate(capacity: 1)
         lastUpdated = .allocate(capacity: 1)
@@ -30,6 +42,7 @@ final class FamilyStore: @unchecked Sendable {
         counts.deallocate()
         sums.deallocate()
         lastUpdated.deallocate()
+        exemplars.deallocate()
     }
 
     /// Makes room for series `id`.
@@ -63,6 +76,7 @@ final class FamilyStore: @unchecked Sendable {
         if hasSums { sums[id] = 0 }
         lastUpdated[id] = 0
         if id < natives.count { natives[id] = nil }
+        exemplars.clear((id * width)..<((id + 1) * width))
     }
 
     /// Adds series `old` of `other` into series `id` here (same width).
@@ -75,11 +89,14 @@ final class FamilyStore: @unchecked Sendable {
             sums[id] = overflow ? .max : sum
         }
         lastUpdated[id] = max(lastUpdated[id], other.lastUpdated[old])
+        if exemplars.isEnabled && other.exemplars.isEnabled {
+            for k in 0..<width { exemplars.absorb(other.exemplars, old * width + k, into: id * width + k) }
+        }
     }
 
     /// A copy, for moving a shard's values elsewhere without sharing the buffers.
     func copy() -> FamilyStore {
-        let copy = FamilyStore(width: width, hasSums: hasSums)
+        let copy = FamilyStore(width: width, hasSums: hasSums, exemplars: exemplars.copy())
         if capacity > 0 {
             copy.reserve(capacity - 1)
             copy.counts.update(from: counts, count: capacity * width)

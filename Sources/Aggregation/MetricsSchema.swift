@@ -126,6 +126,7 @@ public final class MetricsSchema: Sendable {
             default: break
             }
         }
+        if families.contains(where: \.exemplars) { wanted = wanted.union([.traceparent, .b3TraceID, .requestID]) }
         self.wantedFields = wanted
     }
 
@@ -159,13 +160,13 @@ public final class MetricsSchema: Sendable {
                 labels: [
                     route, method, .init("response_code", .responseCode), errorType, flags,
                     .init("slow_request", .slowRequest), destination,
-                ] + sourceLabels),
+                ] + sourceLabels, exemplars: true),
             FamilyDefinition(
                 name: p + "http_request_duration_seconds",
                 help: "HTTP request duration, first byte in to last byte out.",
                 type: .histogram, unit: "seconds", observation: .duration,
                 labels: [route, method, errorType] + sourceLabels,
-                buckets: seconds, observationsPerUnit: 1000, native: .default),
+                buckets: seconds, observationsPerUnit: 1000, native: .default, exemplars: true),
             FamilyDefinition(
                 name: p + "http_request_size_bytes", help: "HTTP request body size.", type: .histogram, unit: "bytes",
                 observation: .requestBytes, labels: [route] + sourceLabels, buckets: bytes),
@@ -257,11 +258,11 @@ extension MetricsSchema {
         return [
             FamilyDefinition(
                 name: "istio_requests", help: "Requests, from the proxy's access log.", type: .counter,
-                observation: .requests, labels: http),
+                observation: .requests, labels: http, exemplars: true),
             FamilyDefinition(
                 name: "istio_request_duration_milliseconds", help: "Request duration, from the proxy's access log.",
                 type: .histogram, unit: "milliseconds", observation: .duration, labels: http, buckets: milliseconds,
-                native: .default),
+                native: .default, exemplars: true),
             FamilyDefinition(
                 name: "istio_request_bytes", help: "Request body sizes, from the proxy's access log.", type: .histogram,
                 unit: "bytes", observation: .requestBytes, labels: http, buckets: BucketLayout.envoyMilliseconds),

@@ -21,8 +21,12 @@ public final class Pipeline: Sendable {
         self.shards = shards
     }
 
-    public func snapshot(now: Double? = nil, includeCreated: Bool = false) -> MetricSnapshot {
-        SnapshotBuilder.snapshot(registry: registry, shards: shards, now: now, includeCreated: includeCreated)
+    public func snapshot(now: Double? = nil, includeCreated: Bool = false, includeExemplars: Bool = false)
+        -> MetricSnapshot
+    {
+        SnapshotBuilder.snapshot(
+            registry: registry, shards: shards, now: now, includeCreated: includeCreated,
+            includeExemplars: includeExemplars)
     }
 
     @discardableResult

@@ -28,6 +28,7 @@ final class SchemaPlan: @unchecked Sendable {
         var width: Int
         var isHistogram: Bool
         var hasNative: Bool
+        var hasExemplars: Bool
         var native: NativeHistogramSettings
         /// Family units per observation unit (1/1000 for a seconds histogram of milliseconds).
         var nativeScale: Double
@@ -94,7 +95,8 @@ final class SchemaPlan: @unchecked Sendable {
                     dimsCount: familyDims.count,
                     flagPosition: flagDimension.flatMap { familyDims.firstIndex(of: $0) } ?? -1,
                     width: layout == nil ? 1 : bounds.count + 1, isHistogram: layout != nil,
-                    hasNative: definition.native != nil && layout != nil, native: definition.native ?? .default,
+                    hasNative: definition.native != nil && layout != nil, hasExemplars: definition.exemplars,
+                    native: definition.native ?? .default,
                     nativeScale: 1 / Double(definition.observationsPerUnit), tableStart: tableStart,
                     tableCount: tableCount, boundsStart: boundsStart, boundsCount: bounds.count))
             dimsStart += familyDims.count
@@ -167,11 +169,14 @@ final class SchemaPlan: @unchecked Sendable {
     /// The bucket of `value` (observation units) in family `family`'s histogram.
     @inline(__always)
     func bucket(_ family: UnsafeMutablePointer<Family>, _ value: Int64) -> Int {
-        let plan = family.pointee
-        if value >= 0 && value < Int64(plan.tableCount) { return Int(tables[plan.tableStart + Int(value)]) }
+        // Field by field: copying the whole `Family` out is a `memcpy` call per observation.
+        if value >= 0 && value < Int64(family.pointee.tableCount) {
+            return Int(tables[family.pointee.tableStart + Int(value)])
+        }
         let x = Double(value)
+        let start = family.pointee.boundsStart
         var below = 0
-        for k in 0..<plan.boundsCount where bounds[plan.boundsStart + k] < x { below += 1 }
+        for k in 0..<family.pointee.boundsCount where bounds[start + k] < x { below += 1 }
         return below
     }
 

@@ -95,6 +95,8 @@ public struct ShardState: AccessRecordSink, Sendable {
     let stores: [FamilyStore]
     /// The registry clock when the current chunk started; set by ``updateClock()``.
     var now: UInt32 = 0
+    /// The wall clock at the same moment, for exemplar timestamps.
+    var wallNow: Double = 0
     /// Set when a reload replaced this shard: its reader must move on to the new one.
     public internal(set) var isRetired = false
 
@@ -136,9 +138,12 @@ public struct ShardState: AccessRecordSink, Sendable {
         }
         let plan = schema.plan
         stores = (0..<plan.familyCount).map { family in
-            FamilyStore(width: plan.families[family].width, hasSums: plan.families[family].isHistogram)
+            FamilyStore(
+                width: plan.families[family].width, hasSums: plan.families[family].isHistogram,
+                hasExemplars: plan.families[family].hasExemplars)
         }
         now = registry.clock()
+        wallNow = wallClockSeconds()
     }
 
     /// Registers an input and the values of its labels (`.input` label sources by name).
@@ -158,6 +163,7 @@ public struct ShardState: AccessRecordSink, Sendable {
     /// Reads the registry's clock; call once per chunk, so that series updated in it count as seen.
     public mutating func updateClock() {
         now = registry.clock()
+        wallNow = wallClockSeconds()
     }
 
     /// Records what a decoder did with the current input's lines since the last call.
@@ -184,7 +190,13 @@ public struct ShardState: AccessRecordSink, Sendable {
             let plan = self.plan.families + family
             let store = stores[family]
             switch plan.pointee.observation {
-            case .requests, .tcpConnections:
+            case .requests:
+                let id = cache.series(entry, position)
+                add(store, id, 1, now)
+                if store.exemplars.wantsUpdate(id, second: now) {
+                    Self.noteExemplar(store, id, 1, record, second: now, timestamp: wallNow)
+                }
+            case .tcpConnections:
                 add(store, cache.series(entry, position), 1, now)
             case .tcpSentBytes:
                 add(store, cache.series(entry, position), UInt64(clamping: record.int(.bytesSent) ?? 0), now)
@@ -193,18 +205,20 @@ public struct ShardState: AccessRecordSink, Sendable {
             case .responseFlags:
                 for id in cache.flagSeries(entry) { add(store, Int(id), 1, now) }
             case .duration, .tcpDuration:
-                if let value = record.int(.duration) { observe(plan, store, cache.series(entry, position), value, now) }
+                if let value = record.int(.duration) {
+                    observe(plan, store, cache.series(entry, position), value, now, record)
+                }
             case .requestBytes:
                 if let value = record.int(.bytesReceived) {
-                    observe(plan, store, cache.series(entry, position), value, now)
+                    observe(plan, store, cache.series(entry, position), value, now, record)
                 }
             case .responseBytes:
                 if let value = record.int(.bytesSent) {
-                    observe(plan, store, cache.series(entry, position), value, now)
+                    observe(plan, store, cache.series(entry, position), value, now, record)
                 }
             case .upstreamServiceTime:
                 if let value = record.int(.upstreamServiceTime) {
-                    observe(plan, store, cache.series(entry, position), value, now)
+                    observe(plan, store, cache.series(entry, position), value, now, record)
                 }
             }
         }
@@ -255,17 +269,33 @@ public struct ShardState: AccessRecordSink, Sendable {
 
     @inline(__always)
     private func observe(
-        _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64, _ now: UInt32
+        _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64, _ now: UInt32,
+        _ record: AccessRecord
     ) {
         store.reserve(id)
         // Observations are clamped to 2^53 so that a hostile value cannot overflow the sum of
         // even a few; the sum saturates rather than wraps.
         let clamped = min(value, 1 << 53)
-        store.counts[id &* plan.pointee.width &+ self.plan.bucket(plan, clamped)] &+= 1
+        let bucket = self.plan.bucket(plan, clamped)
+        store.counts[id &* plan.pointee.width &+ bucket] &+= 1
         let (sum, overflow) = store.sums[id].addingReportingOverflow(clamped)
         store.sums[id] = overflow ? .max : sum
         store.lastUpdated[id] = now
         if plan.pointee.hasNative { observeNative(plan, store, id, clamped) }
+        let slot = id &* plan.pointee.width &+ bucket
+        if store.exemplars.wantsUpdate(slot, second: now) {
+            Self.noteExemplar(store, slot, clamped, record, second: now, timestamp: wallNow)
+        }
+    }
+
+    /// Static, and handed the clocks: a method would have the whole state copied to the stack
+    /// for every observation, whether or not it is called.
+    @inline(never)
+    private static func noteExemplar(
+        _ store: FamilyStore, _ slot: Int, _ value: Int64, _ record: AccessRecord, second: UInt32, timestamp: Double
+    ) {
+        guard let (kind, id) = ExemplarSlots.identifier(of: record) else { return }
+        store.exemplars.record(slot, kind: kind, id: id, value: value, second: second, timestamp: timestamp)
     }
 
     @inline(__always)

@@ -13,9 +13,12 @@ public enum SnapshotBuilder {
     /// - Parameter includeCreated: attach each series' creation time (OpenMetrics `_created`,
     ///   protobuf `created_timestamp`). Off by default: Prometheus before 2.55 stores every
     ///   `_created` line as a series of its own, half again as many series for nothing.
-    public static func snapshot(registry: Registry, shards: [Shard], now: Double? = nil, includeCreated: Bool = false)
-        -> MetricSnapshot
-    {
+    /// - Parameter includeExemplars: attach the families' latest exemplars, for the formats that
+    ///   carry them (OpenMetrics and protobuf); the text format would only drop them.
+    public static func snapshot(
+        registry: Registry, shards: [Shard], now: Double? = nil, includeCreated: Bool = false,
+        includeExemplars: Bool = false
+    ) -> MetricSnapshot {
         let schema = registry.schema
         struct FamilyMeta {
             var labels: [LabelSet]
@@ -48,6 +51,11 @@ public enum SnapshotBuilder {
         var natives: [[NativeHistogram?]] = schema.families.enumerated().map { family, definition in
             definition.native == nil ? [] : Array(repeating: nil, count: metas[family].labels.count)
         }
+        var exemplars: [[Exemplar?]] = schema.families.enumerated().map { family, definition in
+            guard includeExemplars, definition.exemplars else { return [] }
+            let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
+            return Array(repeating: nil, count: metas[family].labels.count * width)
+        }
         var lines = LineCounts()
         var bytes: UInt64 = 0
         var invalidNumbers: UInt64 = 0
@@ -65,6 +73,22 @@ public enum SnapshotBuilder {
                                 let (sum, overflow) = target[k].addingReportingOverflow(store.sums[k])
                                 target[k] = overflow ? .max : sum
                             }
+                        }
+                    }
+                    if !exemplars[family].isEmpty {
+                        let slots = store.exemplars
+                        let perUnit = Double(schema.families[family].observationsPerUnit)
+                        for index in 0..<min(slots.capacity, exemplars[family].count) {
+                            let slot = slots.slots[index]
+                            guard slot.kind != .none else { continue }
+                            if let existing = exemplars[family][index], let time = existing.timestamp,
+                                time >= slot.timestamp
+                            {
+                                continue
+                            }
+                            exemplars[family][index] = Exemplar(
+                                labels: LabelSet(names: [slot.kind.labelName], values: [slots.id(index)]),
+                                value: Double(slot.value) / perUnit, timestamp: slot.timestamp)
                         }
                     }
                     if !natives[family].isEmpty {
@@ -95,6 +119,9 @@ public enum SnapshotBuilder {
                 counts[family] = kept.flatMap { counts[family][($0 * width)..<(($0 + 1) * width)] }
                 if !sums[family].isEmpty { sums[family] = kept.map { sums[family][$0] } }
                 if !natives[family].isEmpty { natives[family] = kept.map { natives[family][$0] } }
+                if !exemplars[family].isEmpty {
+                    exemplars[family] = kept.flatMap { exemplars[family][($0 * width)..<(($0 + 1) * width)] }
+                }
             }
             let values: FamilyValues
             if let layout = definition.buckets {
@@ -115,7 +142,8 @@ public enum SnapshotBuilder {
             families.append(
                 MetricFamilySnapshot(
                     name: definition.name, help: definition.help, type: definition.type, unit: definition.unit,
-                    labels: labels, values: values, created: includeCreated ? created : nil))
+                    labels: labels, values: values, created: includeCreated ? created : nil,
+                    exemplars: exemplars[family].isEmpty ? nil : exemplars[family]))
         }
         families += selfMetrics(
             schema: schema, metas: metas.map { ($0.liveCount, $0.refused, $0.expired) },

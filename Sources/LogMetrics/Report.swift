@@ -18,6 +18,7 @@ struct Report: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
         case prometheus
+        case openmetrics
     }
 
     @OptionGroup var input: InputOptions
@@ -41,11 +42,12 @@ struct Report: ParsableCommand {
             }
             ingest.finish()
         }
-        let snapshot = current.get.pipeline.snapshot()
+        let snapshot = current.get.pipeline.snapshot(includeExemplars: format == .openmetrics)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         switch format {
         case .prometheus: TextFormatWriter.write(snapshot, into: &out)
+        case .openmetrics: OpenMetricsFormatWriter.write(snapshot, into: &out)
         }
         writeAll(STDOUT_FILENO, out)
         if failures > 0 { throw ExitCode(1) }

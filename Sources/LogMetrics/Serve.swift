@@ -60,8 +60,8 @@ struct Serve: AsyncParsableCommand {
         }
         let server = ScrapeServer(
             configuration: .init(host: address.host, port: address.port),
-            snapshot: {
-                var snapshot = current.get.pipeline.snapshot()
+            snapshotFor: { format in
+                var snapshot = current.get.pipeline.snapshot(includeExemplars: format != .text)
                 snapshot.families += [BuildInfo.family] + reloads.families
                 return snapshot
             },

@@ -8,7 +8,7 @@ struct ScrapeRenderer: Sendable {
     /// holds one chunk of uncompressed text at a time rather than all of it.
     static let compressionChunkBytes = 256 * 1024
 
-    let snapshot: @Sendable () -> MetricSnapshot
+    let snapshot: @Sendable (ExpositionFormat) -> MetricSnapshot
     let selfMetrics: ScrapeSelfMetrics
     let gzipLevel: Int32
 
@@ -20,7 +20,7 @@ struct ScrapeRenderer: Sendable {
 
     func render(format: ExpositionFormat, coding: ContentCoding, recordsScrape: Bool) -> Result {
         let start = ContinuousClock.now
-        var snapshot = snapshot()
+        var snapshot = snapshot(format)
         let ownNames = selfMetrics.familyNames
         if !snapshot.families.contains(where: { ownNames.contains($0.name) }) {
             snapshot.families.append(contentsOf: selfMetrics.families())

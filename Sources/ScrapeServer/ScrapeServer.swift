@@ -44,11 +44,25 @@ public final class ScrapeServer: Sendable {
     ///   - threadPool: Where snapshots are taken, rendered and compressed.
     ///   - snapshot: Returns the metrics to serve; called once per scrape, on the thread pool.
     ///   - isReady: Whether `/readyz` answers 200; called on an event loop, so it must be cheap.
-    public init(
+    public convenience init(
         configuration: Configuration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton,
         snapshot: @escaping @Sendable () -> MetricSnapshot,
+        isReady: @escaping @Sendable () -> Bool = { true }
+    ) {
+        self.init(
+            configuration: configuration, eventLoopGroup: eventLoopGroup, threadPool: threadPool,
+            snapshotFor: { _ in snapshot() }, isReady: isReady)
+    }
+
+    /// As the other initializer, with a provider told the format the scrape negotiated, so that it
+    /// can leave out what that format cannot carry (exemplars in the text format, say).
+    public init(
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        threadPool: NIOThreadPool = .singleton,
+        snapshotFor snapshot: @escaping @Sendable (ExpositionFormat) -> MetricSnapshot,
         isReady: @escaping @Sendable () -> Bool = { true }
     ) {
         self.configuration = configuration
