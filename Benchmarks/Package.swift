@@ -52,6 +52,7 @@ for name in ["Scanner", "Framing", "Pipeline", "Render"] {
             name: name,
             dependencies: [
                 "Corpus", "Workloads",
+                .product(name: "Exposition", package: "logmetrics"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/\(name)",

@@ -21,12 +21,13 @@ public final class Pipeline: Sendable {
         self.shards = shards
     }
 
-    public func snapshot(now: Double? = nil, includeCreated: Bool = false, includeExemplars: Bool = false)
-        -> MetricSnapshot
-    {
+    /// The values of every shard; see ``SnapshotBuilder/snapshot(registry:shards:now:includeCreated:includeExemplars:includeNative:)``.
+    public func snapshot(
+        now: Double? = nil, includeCreated: Bool = false, includeExemplars: Bool = false, includeNative: Bool = true
+    ) -> MetricSnapshot {
         SnapshotBuilder.snapshot(
             registry: registry, shards: shards, now: now, includeCreated: includeCreated,
-            includeExemplars: includeExemplars)
+            includeExemplars: includeExemplars, includeNative: includeNative)
     }
 
     @discardableResult

@@ -15,9 +15,11 @@ public enum SnapshotBuilder {
     ///   `_created` line as a series of its own, half again as many series for nothing.
     /// - Parameter includeExemplars: attach the families' latest exemplars, for the formats that
     ///   carry them (OpenMetrics and protobuf); the text format would only drop them.
+    /// - Parameter includeNative: attach native histograms, which only protobuf carries; merging
+    ///   and encoding them is most of a text scrape's cost otherwise.
     public static func snapshot(
         registry: Registry, shards: [Shard], now: Double? = nil, includeCreated: Bool = false,
-        includeExemplars: Bool = false
+        includeExemplars: Bool = false, includeNative: Bool = true
     ) -> MetricSnapshot {
         let schema = registry.schema
         struct FamilyMeta {
@@ -49,7 +51,7 @@ public enum SnapshotBuilder {
             sums.append(definition.type == .histogram ? Array(repeating: 0, count: metas[family].labels.count) : [])
         }
         var natives: [[NativeHistogram?]] = schema.families.enumerated().map { family, definition in
-            definition.native == nil ? [] : Array(repeating: nil, count: metas[family].labels.count)
+            definition.native == nil || !includeNative ? [] : Array(repeating: nil, count: metas[family].labels.count)
         }
         var exemplars: [[Exemplar?]] = schema.families.enumerated().map { family, definition in
             guard includeExemplars, definition.exemplars else { return [] }

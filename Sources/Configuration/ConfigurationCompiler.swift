@@ -127,6 +127,7 @@ public enum ConfigurationCompiler {
             families = MetricsSchema.istioFamilies(
                 extraLabels: common + extracted, slowThresholds: classification.allSlowThresholds)
         }
+        if !c.exemplars { for k in families.indices { families[k].exemplars = false } }
         let available = availableLabels(common: common, extracted: extracted)
         for (name, labels) in c.familyLabels.sorted(by: { $0.key < $1.key }) {
             guard let index = families.firstIndex(where: { matches($0, name, namespace: c.namespace) }) else {

@@ -37,7 +37,7 @@ public enum ConfigurationLoader {
 
     static let topLevelKeys = [
         "format", "fields", "preset", "namespace", "routes", "route_name", "auto_template", "slow_request", "grpc",
-        "labels", "buckets", "limits", "input",
+        "labels", "buckets", "limits", "input", "exposition",
     ]
 
     static func apply(_ root: ConfigNode, to c: inout LogMetricsConfiguration) throws(ConfigurationError) {
@@ -45,7 +45,7 @@ public enum ConfigurationLoader {
         // Keys are applied in an order where later checks can rely on earlier values.
         let order = [
             "format", "fields", "preset", "namespace", "input", "routes", "route_name", "auto_template",
-            "slow_request", "grpc", "labels", "buckets", "limits",
+            "slow_request", "grpc", "labels", "buckets", "limits", "exposition",
         ]
         for key in order {
             guard let node = members.first(where: { $0.key == key })?.value else { continue }
@@ -65,6 +65,11 @@ public enum ConfigurationLoader {
                     throw node.error("\"\(namespace)\" cannot start a metric name")
                 }
                 c.namespace = namespace
+            case "exposition":
+                for (key, value) in try node.mapping(allowed: ["exemplars", "created_timestamps"]) {
+                    if key == "exemplars" { c.exemplars = try value.bool() }
+                    if key == "created_timestamps" { c.createdTimestamps = try value.bool() }
+                }
             case "input":
                 for (key, value) in try node.mapping(allowed: ["envelope", "max_line_bytes"]) {
                     if key == "envelope" { c.envelope = try choice(value, Envelope.allCases) }

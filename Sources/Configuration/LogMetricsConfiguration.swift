@@ -69,6 +69,12 @@ public struct LogMetricsConfiguration: Sendable, Equatable {
     public var idleExpirySeconds: Double = 3600
     public var maxLineBytes = LineFramer.defaultMaxLineLength
     public var envelope: Envelope = .auto
+    /// Exemplars (trace or request ids) on request counters and duration buckets, in OpenMetrics
+    /// and protobuf scrapes.
+    public var exemplars = true
+    /// Creation times (OpenMetrics `_created`, protobuf `created_timestamp`). Off by default:
+    /// Prometheus before 2.50 keeps each `_created` line as a series of its own.
+    public var createdTimestamps = false
 
     public init() {}
 

@@ -42,7 +42,10 @@ struct Report: ParsableCommand {
             }
             ingest.finish()
         }
-        let snapshot = current.get.pipeline.snapshot(includeExemplars: format == .openmetrics)
+        let now = current.get
+        let snapshot = now.pipeline.snapshot(
+            includeCreated: format == .openmetrics && now.compiled.configuration.createdTimestamps,
+            includeExemplars: format == .openmetrics, includeNative: false)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 16)
         switch format {

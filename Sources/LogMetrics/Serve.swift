@@ -61,7 +61,10 @@ struct Serve: AsyncParsableCommand {
         let server = ScrapeServer(
             configuration: .init(host: address.host, port: address.port),
             snapshotFor: { format in
-                var snapshot = current.get.pipeline.snapshot(includeExemplars: format != .text)
+                let now = current.get
+                var snapshot = now.pipeline.snapshot(
+                    includeCreated: format != .text && now.compiled.configuration.createdTimestamps,
+                    includeExemplars: format != .text, includeNative: format == .protobuf)
                 snapshot.families += [BuildInfo.family] + reloads.families
                 return snapshot
             },

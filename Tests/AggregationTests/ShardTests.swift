@@ -120,6 +120,40 @@ import Testing
         #expect(text.contains("route=\"bad\u{FFFD}x\u{FFFD}\""))
     }
 
+    /// Raw bytes that are not UTF-8 (as a proxy writes a header it did not validate) and Envoy's
+    /// octal escapes reach no output format: each becomes U+FFFD inside its own label.
+    @Test func invalidUTF8InTheLogIsReplacedInEveryTextFormat() throws {
+        let harness = Harness()
+        let line =
+            Array(#"{"method":"GET","path":"/x","protocol":"HTTP/1.1","response_code":200,"route_name":"a"#.utf8)
+            + [0xFF, 0xFE, 0x22] + Array(#","duration":1}"#.utf8) + [0x0A]
+            + Array(
+                #"{"method":"GET","path":"/y","protocol":"HTTP/1.1","response_code":200,"route_name":"b\377c","duration":1}"#
+                    .utf8)
+            + [0x0A]
+        let decoder = AccessLogDecoder(configuration: harness.configuration)
+        harness.shards[0].withRecorder { state in
+            state.currentInput = state.addInput(labels: [:])
+            line.withUnsafeBufferPointer { decoder.feed($0, into: &state) }
+            decoder.finish(into: &state)
+            state.updateInput(lines: decoder.counts, bytes: UInt64(line.count))
+        }
+        #expect(harness.snapshot().sum("logmetrics_http_requests") == 2)
+        for openMetrics in [false, true] {
+            var out: [UInt8] = []
+            let snapshot = SnapshotBuilder.snapshot(
+                registry: harness.registry, shards: harness.shards, includeExemplars: openMetrics)
+            if openMetrics {
+                OpenMetricsFormatWriter.write(snapshot, into: &out)
+            } else {
+                TextFormatWriter.write(snapshot, into: &out)
+            }
+            let text = try #require(String(validating: out, as: UTF8.self), "output is valid UTF-8")
+            #expect(text.contains("route=\"a\u{FFFD}\u{FFFD}\""))
+            #expect(text.contains("route=\"b\u{FFFD}c\""))
+        }
+    }
+
     @Test func inputLabelsKeyTheirOwnSeries() {
         let families = MetricsSchema.defaultFamilies(sourceLabels: [.init("namespace", .input("namespace"))])
         let harness = Harness(families: families)

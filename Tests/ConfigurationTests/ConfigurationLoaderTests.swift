@@ -55,6 +55,22 @@ import Testing
         #expect(try ConfigurationLoader.load(yaml: "# nothing\n") == LogMetricsConfiguration())
     }
 
+    @Test func expositionTurnsExemplarsOffAndCreatedTimesOn() throws {
+        let defaults = try ConfigurationCompiler.compile(LogMetricsConfiguration())
+        #expect(
+            defaults.schema.families.filter(\.exemplars).map(\.name) == [
+                "logmetrics_http_requests", "logmetrics_http_request_duration_seconds",
+            ])
+        #expect(defaults.schema.wantedFields.contains(.requestID))
+        let c = try ConfigurationLoader.load(yaml: "exposition: { exemplars: false, created_timestamps: true }\n")
+        #expect(!c.exemplars)
+        #expect(c.createdTimestamps)
+        let compiled = try ConfigurationCompiler.compile(c)
+        #expect(compiled.schema.families.allSatisfy { !$0.exemplars })
+        #expect(!compiled.schema.wantedFields.contains(.requestID))
+        #expect(failure("exposition: { exemplars: maybe }\n")?.key == "exposition.exemplars")
+    }
+
     func failure(_ yaml: String) -> ConfigurationError? {
         do {
             _ = try ConfigurationLoader.load(yaml: yaml, file: "c.yaml")

@@ -217,6 +217,8 @@ class Prometheus:
             self.port = free_port()
             argv = [binary, f"--config.file={self.config}", f"--storage.tsdb.path={self.dir}/data",
                     f"--web.listen-address={LOCAL}:{self.port}"]
+            # Exemplar storage, to see that the exemplars logmetrics writes are read and kept.
+            argv.append("--enable-feature=exemplar-storage")
             if native:
                 argv.append("--enable-feature=native-histograms")
             self.proc = procs.start(f"prometheus ({name})", argv, self.logpath)
@@ -374,6 +376,34 @@ def check_promtool(report, promtool, lm, allowed=()):
                      f"{'no problems' if not problems else f'{len(problems)} problem(s)'}", details)
 
 
+def check_exemplars(report, prom, data, at):
+    """Prometheus stored exemplars from logmetrics' OpenMetrics or protobuf scrapes: each names
+    a request id of the log, sits on a series of the right family, and a duration exemplar lies
+    inside the bucket it is attached to."""
+    ids = {r.get("request_id") for r in data.records if r.get("request_id")}
+    start, end = at / 1000 - 3600, time.time() + 60
+    for family, is_histogram in (("logmetrics_http_requests_total", False),
+                                 ("logmetrics_http_request_duration_seconds_bucket", True)):
+        if is_histogram and not prom.query(f"count({family})", at):
+            # Ingested as native histograms only: Prometheus keeps no classic buckets to attach
+            # bucket exemplars to.
+            continue
+        results = prom.api("/api/v1/query_exemplars", query=family, start=f"{start:.3f}", end=f"{end:.3f}")
+        exemplars = [(r["seriesLabels"], e) for r in results for e in r.get("exemplars", [])]
+        problems = []
+        for series, e in exemplars:
+            rid = e["labels"].get("request_id")
+            if rid not in ids:
+                problems.append(f"exemplar labels {e['labels']} name no request id of the log")
+            if is_histogram and float(e["value"]) > float(series.get("le", "+Inf")):
+                problems.append(f"exemplar value {e['value']} above its bucket le={series.get('le')}")
+            if not is_histogram and float(e["value"]) != 1:
+                problems.append(f"request exemplar value {e['value']}, not 1")
+        ok = bool(exemplars) and not problems
+        report.check(ok, f"[{prom.name}] {len(exemplars)} exemplars stored for {family}, each a request id "
+                         f"of the log{', inside its bucket' if is_histogram else ''}", problems[:10])
+
+
 def check_format(report, prom, job, expected_format, at):
     """Every scrape of `job` by this Prometheus was answered in expected_format:
     logmetrics counts the scrapes it served per format (before the current one)."""
@@ -512,6 +542,8 @@ def phase_default(report, ctx):
         diffs = checks.diff_counts(want, got)
         report.check(not diffs, f"[{prom.name}] logmetrics_http_requests_total by ({', '.join(keys)}) = "
                                 f"truth http_requests_total ({len(want)} series)", diffs)
+
+        check_exemplars(report, prom, data, at)
 
         # -- classic buckets
         family = "logmetrics_http_request_duration_seconds"

@@ -1,5 +1,6 @@
 import Benchmark
 import Corpus
+import Exposition
 import Workloads
 
 // A scrape: SnapshotBuilder.snapshot over an ingested corpus, then TextFormatWriter.write of the
@@ -19,17 +20,32 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: 10_000
     )
 
+    let formats: [(String, ExpositionFormat, Bool)] = [
+        ("text", .text, false), ("text+gzip", .text, true), ("openmetrics", .openMetrics, false),
+        ("protobuf", .protobuf, false),
+    ]
     for (name, lines, variants) in [("corpus", Fixtures.lines, 1), ("10k-series", 400_000, 24)] {
-        Benchmark("render/\(name)") { benchmark, workload in
-            blackHole(workload.render())
-        } setup: {
-            let workload = try RenderWorkload(
-                Fixtures.corpus(.json(.alphabetical), lines: lines, routeVariants: variants))
-            _ = workload.render()
-            print(
-                "render/\(name): \(workload.seriesCount) series, \(workload.sampleCount) samples, "
-                    + "\(workload.outputBytes) bytes of text per scrape")
-            return workload
+        for (formatName, format, gzip) in formats {
+            // The corpus-sized scrape in text only; the 10k-series one in every format.
+            if name == "corpus" && formatName != "text" { continue }
+            let label = formatName == "text" ? "render/\(name)" : "render/\(name)/\(formatName)"
+            Benchmark(label) { benchmark, workload in
+                blackHole(workload.render())
+            } setup: {
+                let workload = try RenderWorkload(
+                    Fixtures.corpus(.json(.alphabetical), lines: lines, routeVariants: variants), format: format,
+                    gzip: gzip)
+                _ = workload.render()
+                var line =
+                    "\(label): \(workload.seriesCount) series, \(workload.sampleCount) samples, "
+                    + "\(workload.outputBytes) bytes per scrape"
+                if gzip {
+                    let ratio = Double(workload.outputBytes) / Double(max(1, workload.compressedBytes))
+                    line += ", \(workload.compressedBytes) gzipped (ratio \((ratio * 10).rounded() / 10))"
+                }
+                print(line)
+                return workload
+            }
         }
     }
 }

@@ -61,8 +61,8 @@ public final class PipelineWorkload {
         }
     }
 
-    public func snapshot() -> MetricSnapshot {
-        pipeline.snapshot(now: 0)
+    public func snapshot(includeExemplars: Bool = false, includeNative: Bool = true) -> MetricSnapshot {
+        pipeline.snapshot(now: 0, includeExemplars: includeExemplars, includeNative: includeNative)
     }
 
     /// Runs the corpus through a fresh pipeline and compares the request counter with the

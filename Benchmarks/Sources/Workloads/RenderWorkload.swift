@@ -2,20 +2,27 @@ import Aggregation
 import Corpus
 import Exposition
 
-/// A scrape: `SnapshotBuilder.snapshot` over the ingested corpus, then `TextFormatWriter.write`
-/// into a reused output buffer.
+/// A scrape: `SnapshotBuilder.snapshot` over the ingested corpus, then the format's writer into a
+/// reused output buffer, and gzip (at the server's default level) when asked.
 public final class RenderWorkload {
     public let pipeline: PipelineWorkload
+    public let format: ExpositionFormat
+    public let gzip: Bool
     private var output: [UInt8] = []
+    private var compressed: [UInt8] = []
     /// Series in the snapshot, all families (a histogram counts once).
     public let seriesCount: Int
     /// Samples written per render: one per counter series, buckets + 2 per histogram series.
     public let sampleCount: Int
-    /// Bytes of text per render.
+    /// Bytes written per render, before compression.
     public private(set) var outputBytes = 0
+    /// Bytes after gzip (equal to ``outputBytes`` without it).
+    public private(set) var compressedBytes = 0
 
     /// Ingests the whole corpus first; renders then see every series.
-    public init(_ buffer: CorpusBuffer) throws {
+    public init(_ buffer: CorpusBuffer, format: ExpositionFormat = .text, gzip: Bool = false) throws {
+        self.format = format
+        self.gzip = gzip
         pipeline = try PipelineWorkload(buffer)
         pipeline.feedAll()
         let snapshot = pipeline.snapshot()
@@ -29,13 +36,22 @@ public final class RenderWorkload {
         output.reserveCapacity(1 << 20)
     }
 
-    /// One scrape; returns the bytes written.
+    /// One scrape; returns the bytes it would send.
     @inline(never)
     public func render() -> Int {
-        let snapshot = pipeline.snapshot()
+        // What the scrape server asks for in this format.
+        let snapshot = pipeline.snapshot(includeExemplars: format != .text, includeNative: format == .protobuf)
         output.removeAll(keepingCapacity: true)
-        TextFormatWriter.write(snapshot, into: &output)
+        format.write(snapshot, into: &output)
         outputBytes = output.count
-        return output.count
+        guard gzip else {
+            compressedBytes = output.count
+            return output.count
+        }
+        compressed.removeAll(keepingCapacity: true)
+        // The level the scrape server uses unless configured otherwise.
+        compressed = (try? GzipEncoder.compress(output, level: GzipEncoder.defaultLevel)) ?? []
+        compressedBytes = compressed.count
+        return compressed.count
     }
 }
