@@ -3,7 +3,7 @@ import Aggregation
 import Exposition
 
 /// Feeds lines into one shard of a fresh registry and returns the snapshot.
-struct Harness {
+struct Harness: Sendable {
     let schema: MetricsSchema
     let registry: Registry
     let shards: [Shard]
