@@ -65,6 +65,12 @@ public enum ConfigurationCompiler {
         var common: [FamilyDefinition.Label] = []
         var taken = Set(recordLabels.keys).union(["flag"])
         for (name, value) in c.staticLabels.sorted(by: { $0.key < $1.key }) {
+            // The loader checks names from a file; this also covers `--label` on the command line.
+            guard Escaping.isValidLabelName(name) else {
+                throw CompileError(
+                    key: "labels.static.\(name)",
+                    message: "\"\(name)\" is not a valid label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)")
+            }
             guard taken.insert(name).inserted else {
                 throw CompileError(key: "labels.static.\(name)", message: "\"\(name)\" is already a label")
             }

@@ -71,6 +71,17 @@ import Testing
         #expect(failure("exposition: { exemplars: maybe }\n")?.key == "exposition.exemplars")
     }
 
+    /// `--label` sets static labels without going through the loader; the compiler checks them.
+    @Test func staticLabelNamesAreCheckedWhereverTheyComeFrom() {
+        var c = LogMetricsConfiguration()
+        c.staticLabels["bad-name"] = "x"
+        #expect(throws: CompileError.self) { try ConfigurationCompiler.compile(c) }
+        c.staticLabels = ["__reserved": "x"]
+        #expect(throws: CompileError.self) { try ConfigurationCompiler.compile(c) }
+        c.staticLabels = ["cluster": "prod"]
+        #expect(throws: Never.self) { try ConfigurationCompiler.compile(c) }
+    }
+
     func failure(_ yaml: String) -> ConfigurationError? {
         do {
             _ = try ConfigurationLoader.load(yaml: yaml, file: "c.yaml")
