@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "ScrapeServer", targets: ["ScrapeServer"]),
         .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "Kubernetes", targets: ["Kubernetes"]),
+        .library(name: "Checkpoint", targets: ["Checkpoint"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -52,6 +53,7 @@ let package = Package(
         ),
         .target(name: "Tailer", dependencies: ["AccessLogParser", "CZlib"], swiftSettings: hotPathSettings),
         .target(name: "Kubernetes", dependencies: ["CCurl"]),
+        .target(name: "Checkpoint", dependencies: ["Tailer", "Exposition", "Histograms"]),
         .target(
             name: "Configuration",
             dependencies: [
@@ -71,7 +73,8 @@ let package = Package(
         .executableTarget(
             name: "LogMetrics",
             dependencies: [
-                "AccessLogParser", "Aggregation", "Configuration", "Exposition", "Histograms", "ScrapeServer", "Tailer",
+                "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
+                "ScrapeServer", "Tailer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -92,6 +95,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LogMetricsTests", dependencies: ["LogMetrics"]),
+        .testTarget(
+            name: "CheckpointTests",
+            dependencies: ["Checkpoint", "Aggregation", "AccessLogParser", "Exposition", "Tailer"]),
         .testTarget(
             name: "KubernetesTests",
             dependencies: [

@@ -28,14 +28,18 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let current = Current(try input.configuration(), shards: 1)
-        let reader = ChunkReader()
+        let reader = LogFileReader()
         var failures = 0
-        for path in input.inputs {
-            let ingest = Ingest(current: current, shardIndex: 0)
+        for path in try Self.expand(input.inputs, failures: &failures) {
+            // Pod log paths name their namespace, pod and container; other paths say nothing.
+            let labels = KubernetesLogPath(path: path)?.labels ?? [:]
+            let ingest = Ingest(current: current, shardIndex: 0, labels: labels)
             do {
-                let fd = try openForReading(path)
-                defer { if fd != STDIN_FILENO { close(fd) } }
-                _ = try reader.readToEnd(fd, path: path == "-" ? "standard input" : path) { ingest.feed($0) }
+                let summary = try reader.read(path: path) { ingest.feed($0) }
+                if let damage = summary.gzipError {
+                    failures += 1
+                    printError("logmetrics: \(damage); the lines before it are counted")
+                }
             } catch {
                 failures += 1
                 printError("logmetrics: \(error)")
@@ -54,6 +58,31 @@ struct Report: ParsableCommand {
         }
         writeAll(STDOUT_FILENO, out)
         if failures > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Report {
+    /// The inputs with their patterns expanded; a pattern that matches nothing is an error, named.
+    static func expand(_ inputs: [String], failures: inout Int) throws -> [String] {
+        var paths: [String] = []
+        for input in inputs {
+            if input == "-" {
+                paths.append(input)
+                continue
+            }
+            do throws(SystemError) {
+                let matches = try GlobPathProvider.matches(of: input)
+                if matches.isEmpty {
+                    failures += 1
+                    printError("logmetrics: \(input): no file matches")
+                }
+                paths += matches
+            } catch {
+                failures += 1
+                printError("logmetrics: \(error)")
+            }
+        }
+        return paths
     }
 }
 

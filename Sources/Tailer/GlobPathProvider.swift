@@ -80,6 +80,13 @@ public struct GlobPathProvider: PathProvider, Sendable {
     }
 
     /// `glob(3)`, sorted. `GLOB_NOMATCH` is an empty answer, not an error.
+    /// Every path `pattern` matches now, sorted, rotated and compressed files included (for
+    /// reading files once, as `report` does); a path without wildcards is returned as it is.
+    public static func matches(of pattern: String) throws(SystemError) -> [String] {
+        guard isPattern(pattern) else { return [pattern] }
+        return try expand(pattern, directoriesOnly: false)
+    }
+
     static func expand(_ pattern: String, directoriesOnly: Bool) throws(SystemError) -> [String] {
         var result = glob_t()
         defer { globfree(&result) }

@@ -15,15 +15,18 @@ extension Tailer {
     ///
     /// - Parameters:
     ///   - interval: how often to call `periodic`, if at all.
-    ///   - periodic: called on this thread between turns, at most every `interval`, and once
-    ///     more when stopping. Between turns every byte read has been delivered, so this is
+    ///   - periodic: called on this thread between turns, at most every `interval` (and after
+    ///     the turn in progress when ``TailerControl/requestPeriodic()`` asks), and once more
+    ///     when stopping. Between turns every byte read has been delivered, so this is
     ///     where a caller takes ``savedPositions()`` consistently with what it has counted.
     public func run(every interval: Duration? = nil, _ periodic: () -> Void = {}) {
         var nextPeriodic = interval.map { clock.now().advanced(by: $0) }
         while !control.isStopped && !isClosed {
             let turnStarted = clock.now()
             poll()
-            if let due = nextPeriodic, let interval, clock.now() >= due {
+            if control.takePeriodicRequest() {
+                periodic()
+            } else if let due = nextPeriodic, let interval, clock.now() >= due {
                 periodic()
                 nextPeriodic = clock.now().advanced(by: interval)
             }

@@ -14,6 +14,7 @@ import Synchronization
 /// tailer wakes at once instead of at its next timeout.
 public final class TailerControl: Sendable {
     private let stopped = Atomic<Bool>(false)
+    private let periodicRequested = Atomic<Bool>(false)
     /// Read end, waited on by the run loop; write end, written by ``stop()``. -1 if the pipe
     /// could not be created (then the run loop notices the flag at its next timeout).
     let wakeDescriptor: Int32
@@ -41,14 +42,31 @@ public final class TailerControl: Sendable {
     /// Asks the tailer to return from ``Tailer/run(every:_:)``; safe from any thread, any number of times.
     public func stop() {
         stopped.store(true, ordering: .releasing)
-        guard signalDescriptor >= 0 else { return }
-        var byte: UInt8 = 1
         // EAGAIN means the pipe is full of wake-ups already; nothing else can go wrong that a
         // retry would fix, and the flag is set regardless.
-        _ = write(signalDescriptor, &byte, 1)
+        wake()
     }
 
     public var isStopped: Bool { stopped.load(ordering: .acquiring) }
+
+    /// Asks ``Tailer/run(every:_:)`` to call its periodic closure after the turn it is in (or at
+    /// once, waking it, if it is waiting), due or not: how another thread gets the tailer to a
+    /// point where everything read has been delivered. Safe from any thread.
+    public func requestPeriodic() {
+        periodicRequested.store(true, ordering: .releasing)
+        wake()
+    }
+
+    /// Takes a pending ``requestPeriodic()``.
+    func takePeriodicRequest() -> Bool {
+        periodicRequested.exchange(false, ordering: .acquiringAndReleasing)
+    }
+
+    private func wake() {
+        guard signalDescriptor >= 0 else { return }
+        var byte: UInt8 = 1
+        _ = write(signalDescriptor, &byte, 1)
+    }
 
     /// Empties the pipe after a wake-up.
     func drainWakeups() {

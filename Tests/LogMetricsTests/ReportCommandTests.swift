@@ -47,6 +47,60 @@ import Testing
         #expect(total == 600)
     }
 
+    /// A DaemonSet's backfill: a glob over kubelet's layout with a rotated, gzipped generation,
+    /// labels from the path, and a gzip file cut short whose complete lines still count.
+    @Test func globsOverPodLogsWithGzipGenerationsAndPathLabels() throws {
+        let base = NSTemporaryDirectory() + "logmetrics-report-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let root = base + "/pods"
+        let container = root + "/shop_checkout-7d9f8c6b5-x2x4q_6b1c/istio-proxy"
+        try FileManager.default.createDirectory(atPath: container, withIntermediateDirectories: true)
+        let log = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("cri.log")))
+        let lines = log.split(separator: 0x0A, omittingEmptySubsequences: false)
+        let older = Data(lines[0..<400].joined(separator: [0x0A])) + Data([0x0A])
+        let newer = Data(lines[400...].joined(separator: [0x0A]))
+        try gzip(older).write(to: URL(fileURLWithPath: container + "/0.log.20261201-101500.gz"))
+        try newer.write(to: URL(fileURLWithPath: container + "/0.log"))
+        let config = root + "/config.yaml"
+        try "labels: { source: [namespace, pod, container, workload] }\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let result = try CommandRunner.run(["report", "--config", config, root + "/*/*/*"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let requests = samples(result.stdout, "logmetrics_http_requests_total")
+        #expect(requests.map(\.1).reduce(0, +) == 600)
+        #expect(requests.allSatisfy { $0.0["namespace"] == "shop" && $0.0["workload"] == "checkout" })
+        #expect(requests.allSatisfy { $0.0["pod"] == "checkout-7d9f8c6b5-x2x4q" && $0.0["container"] == "istio-proxy" })
+
+        let cut = root + "/cut.log.gz"
+        let whole = try gzip(older)
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cut))
+        let damaged = try CommandRunner.run(["report", cut])
+        #expect(damaged.status == 1)
+        #expect(damaged.stderr.contains(cut))
+        let parsed = samples(damaged.stdout, "logmetrics_lines_total").first { $0.0["result"] == "parsed" }?.1 ?? 0
+        #expect(parsed > 0 && parsed < 400)
+
+        let none = try CommandRunner.run(["report", root + "/nothing/*.log"])
+        #expect(none.status == 1)
+        #expect(none.stderr.contains("no file matches"))
+    }
+
+    func gzip(_ data: Data) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        process.arguments = ["-c"]
+        let input = Pipe()
+        let output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        input.fileHandleForWriting.write(data)
+        try input.fileHandleForWriting.close()
+        let result = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return result
+    }
+
     @Test func badLinesAreCountedAndTheRestSurvive() throws {
         var input = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("access.log")))
         input.append(contentsOf: Array("{\"response_code\":200,\"path\":\"/cut".utf8) + [0x0A])

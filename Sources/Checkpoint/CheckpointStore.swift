@@ -1,0 +1,123 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Reads and writes the checkpoint file in a state directory.
+///
+/// A write goes to `logmetrics.state.tmp`, is flushed to disk, renamed over `logmetrics.state`,
+/// and the directory is flushed too: after a crash at any point the directory holds the old
+/// checkpoint or the new one, whole. A temporary file that survived a crash after its flush but
+/// before its rename is newer than the main file; ``load()`` takes whichever of the two is valid
+/// and newest.
+public struct CheckpointStore: Sendable {
+    public let directory: String
+    public var path: String { directory + "/logmetrics.state" }
+    var temporaryPath: String { path + ".tmp" }
+
+    public init(directory: String) {
+        self.directory = directory
+    }
+
+    /// What ``load()`` found.
+    public enum Loaded: Sendable {
+        /// No checkpoint: a first start.
+        case none
+        case checkpoint(Checkpoint, path: String)
+    }
+
+    /// The newest valid checkpoint. A file that does not decode, or is of another version, is
+    /// renamed to `<name>.corrupt-<seconds>` so that it is kept for a post-mortem but not read
+    /// again, and reported in `problems`; it is never fatal.
+    public func load() -> (loaded: Loaded, problems: [String]) {
+        var problems: [String] = []
+        var best: (Checkpoint, String)?
+        for candidate in [path, temporaryPath] {
+            guard FileManager.default.fileExists(atPath: candidate) else { continue }
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: candidate))
+                let checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data)
+                guard checkpoint.version == Checkpoint.currentVersion else {
+                    throw CheckpointError(
+                        "read", path: candidate, errno: 0,
+                        reason: "version \(checkpoint.version), this logmetrics reads \(Checkpoint.currentVersion)")
+                }
+                if best == nil || checkpoint.writtenAt > best!.0.writtenAt { best = (checkpoint, candidate) }
+            } catch {
+                let aside = candidate + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+                let moved = rename(candidate, aside) == 0
+                problems.append(
+                    "\(candidate): not a usable checkpoint (\(error)); "
+                        + (moved
+                            ? "set aside as \(aside)" : "could not set it aside: \(String(cString: strerror(errno)))"))
+            }
+        }
+        guard let best else { return (.none, problems) }
+        return (.checkpoint(best.0, path: best.1), problems)
+    }
+
+    /// Writes `checkpoint` atomically and durably (see the type's documentation).
+    public func save(_ checkpoint: Checkpoint) throws(CheckpointError) {
+        let data: Data
+        do {
+            data = try JSONEncoder().encode(checkpoint)
+        } catch {
+            throw CheckpointError("encode", path: path, errno: 0, reason: "\(error)")
+        }
+        let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CheckpointError("open", path: temporaryPath, errno: errno) }
+        var failure: CheckpointError?
+        data.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = CheckpointError("write", path: temporaryPath, errno: errno)
+                    return
+                }
+                offset += n
+            }
+        }
+        if failure == nil && fsync(fd) != 0 { failure = CheckpointError("fsync", path: temporaryPath, errno: errno) }
+        close(fd)
+        if let failure {
+            unlink(temporaryPath)
+            throw failure
+        }
+        guard rename(temporaryPath, path) == 0 else {
+            let error = CheckpointError("rename", path: path, errno: errno)
+            unlink(temporaryPath)
+            throw error
+        }
+        // The rename is durable only once the directory entry is.
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            _ = fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+}
+
+/// Why a checkpoint could not be read or written.
+public struct CheckpointError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var operation: String
+    public var path: String
+    public var errno: Int32
+    public var reason: String?
+
+    public init(_ operation: String, path: String, errno: Int32, reason: String? = nil) {
+        self.operation = operation
+        self.path = path
+        self.errno = errno
+        self.reason = reason
+    }
+
+    public var description: String {
+        let cause = reason ?? String(cString: strerror(errno))
+        return "\(operation) \(path): \(cause)"
+    }
+}
