@@ -63,38 +63,3 @@ final class StandardInputReader: Reader, @unchecked Sendable {
         }
     }
 }
-
-final class FileReader: Reader, @unchecked Sendable {
-    let path: String
-    let startPosition: PollingFollower.Start
-    let pollInterval: Int
-
-    init(
-        path: String, current: Current, shardIndex: Int, stop: StopSignal, start: PollingFollower.Start,
-        pollInterval: Int
-    ) {
-        self.path = path
-        self.startPosition = start
-        self.pollInterval = pollInterval
-        super.init(current: current, shardIndex: shardIndex, stop: stop)
-    }
-
-    override func run() {
-        let ingest = Ingest(current: current, shardIndex: shardIndex)
-        let follower = PollingFollower(path: path)
-        var lastError: SystemError?
-        let events = PollingFollower.Events(
-            chunk: { ingest.feed($0) },
-            rotated: { ingest.endOfFile() },
-            truncated: { _ in ingest.decoder.reset() },
-            error: { error in
-                if error != lastError { log("logmetrics: \(error)") }
-                lastError = error
-            })
-        while !stop.isStopped {
-            if follower.poll(start: startPosition, events: events) == 0 {
-                usleep(useconds_t(pollInterval * 1000))
-            }
-        }
-    }
-}

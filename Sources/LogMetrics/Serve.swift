@@ -1,6 +1,7 @@
 import AccessLogParser
 import Aggregation
 import ArgumentParser
+import Checkpoint
 import Dispatch
 import Exposition
 import Foundation
@@ -30,6 +31,25 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "How often followed files are checked for growth, rotation and truncation, in milliseconds.")
     var pollIntervalMs: Int = 250
 
+    @Flag(help: "Check files by polling only, without inotify (for file systems inotify does not see into).")
+    var polling = false
+
+    @Option(
+        help: ArgumentHelp(
+            "Threads reading files (default: the number of cores, at most 4; one for a single literal path).",
+            valueName: "n"))
+    var readers: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            "Directory for restart-exact state: read positions and the counters they produced, written together "
+                + "atomically. After a restart, even after kill -9, counting goes on exactly where it stopped.",
+            valueName: "dir"))
+    var stateDir: String?
+
+    @Option(help: "Seconds between checkpoints into --state-dir (one is also taken for every scrape and at exit).")
+    var checkpointIntervalSeconds: Int = 10
+
     enum StartPosition: String, ExpressibleByArgument {
         case head
         case tail
@@ -38,34 +58,69 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         _ = try ListenAddress(listen)
         guard pollIntervalMs > 0 else { throw ValidationError("--poll-interval-ms must be positive") }
+        if let readers, !(1...64).contains(readers) { throw ValidationError("--readers must be between 1 and 64") }
+        guard checkpointIntervalSeconds > 0 else {
+            throw ValidationError("--checkpoint-interval-seconds must be positive")
+        }
+    }
+
+    /// File readers for these inputs: one for a single file named literally, else one per core up
+    /// to four (a glob may match any number of files), never more than asked.
+    var readerCount: Int {
+        let files = input.inputs.filter { $0 != "-" }
+        guard !files.isEmpty else { return 0 }
+        if let readers { return readers }
+        if files.count == 1 && !GlobPathProvider.isPattern(files[0]) { return 1 }
+        return max(1, min(4, ProcessInfo.processInfo.activeProcessorCount))
     }
 
     func run() async throws {
         let address = try ListenAddress(listen)
-        let inputs = input.inputs
-        let current = Current(try input.configuration(), shards: inputs.count)
+        let patterns = input.inputs.filter { $0 != "-" }
+        let readsStandardInput = input.inputs.contains("-")
+        let workerCount = readerCount
+        let current = Current(try input.configuration(), shards: max(1, workerCount + (readsStandardInput ? 1 : 0)))
         let stop = StopSignal()
         let reloads = ReloadCounter()
-        var readers: [Reader] = []
-        for (index, path) in inputs.enumerated() {
-            if path == "-" {
-                readers.append(
-                    StandardInputReader(current: current, shardIndex: index, stop: stop, exitOnEOF: exitOnEOF))
-            } else {
-                readers.append(
-                    FileReader(
-                        path: path, current: current, shardIndex: index, stop: stop,
-                        start: from == .head ? .head : .tail, pollInterval: pollIntervalMs))
-            }
+
+        var resume: [SavedPosition]?
+        var checkpointer: Checkpointer?
+        if let stateDir {
+            let (positions, made) = try Self.openState(stateDir, current: current)
+            resume = positions
+            checkpointer = made
         }
+        var tailing = TailerConfiguration()
+        tailing.startPosition = from == .head ? .head : .tail
+        tailing.changeDetection = polling ? .polling : .automatic
+        tailing.pollInterval = .milliseconds(pollIntervalMs)
+        let assignment = PathAssignment(workers: workerCount)
+        let workers = (0..<workerCount).map { index in
+            FollowWorker(
+                index: index, patterns: patterns, assignment: assignment, configuration: tailing, resume: resume,
+                current: current, shardIndex: index, stop: stop, checkpointer: checkpointer)
+        }
+        checkpointer?.attach(workers)
+        var readers: [Reader] = workers
+        if readsStandardInput {
+            readers.append(
+                StandardInputReader(current: current, shardIndex: workerCount, stop: stop, exitOnEOF: exitOnEOF))
+        }
+        let fileMetrics = FileMetrics(workers: workers)
         let server = ScrapeServer(
             configuration: .init(host: address.host, port: address.port),
-            snapshotFor: { format in
-                let now = current.get
-                var snapshot = now.pipeline.snapshot(
-                    includeCreated: format != .text && now.compiled.configuration.createdTimestamps,
-                    includeExemplars: format != .text, includeNative: format == .protobuf)
-                snapshot.families += [BuildInfo.family] + reloads.families
+            snapshotFor: { [checkpointer] format in
+                var snapshot: MetricSnapshot
+                if let checkpointer {
+                    snapshot = checkpointer.served(format)
+                    snapshot.families += checkpointer.families
+                } else {
+                    let now = current.get
+                    snapshot = now.pipeline.snapshot(
+                        includeCreated: format != .text && now.compiled.configuration.createdTimestamps,
+                        includeExemplars: format != .text, includeNative: format == .protobuf)
+                }
+                snapshot.families += [BuildInfo.family] + reloads.families + fileMetrics.families()
                 return snapshot
             },
             isReady: { true })
@@ -76,14 +131,49 @@ struct Serve: AsyncParsableCommand {
         let hangups = SignalWatcher(signals: [SIGHUP]) { [input] in
             Self.reload(input, current, reloads)
         }
-        let maintenance = Maintenance(current: current, stop: stop)
+        let maintenance = Maintenance(
+            current: current, stop: stop, checkpointer: checkpointer,
+            checkpointInterval: Double(checkpointIntervalSeconds))
         maintenance.start()
         await stop.wait()
         signals.cancel()
         hangups.cancel()
+        for worker in workers { worker.requestStop() }
         for reader in readers { reader.join() }
         maintenance.join()
+        checkpointer?.finalCheckpoint()
         try await server.shutdown()
+    }
+
+    /// Creates the state directory if needed, restores the last checkpoint into the pipeline, and
+    /// returns its read positions (nil at a first start) and the checkpointer for this run.
+    static func openState(_ directory: String, current: Current) throws -> ([SavedPosition]?, Checkpointer) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw ValidationError("--state-dir \(directory): \(error.localizedDescription)")
+        }
+        let store = CheckpointStore(directory: directory)
+        let (loaded, problems) = store.load()
+        for problem in problems { log("logmetrics: \(problem); starting without it") }
+        var positions: [SavedPosition]?
+        if case .checkpoint(let checkpoint, let path) = loaded {
+            let families = checkpoint.families.compactMap { $0.snapshot() }
+            let summary = current.get.pipeline.restore(MetricSnapshot(families: families))
+            positions = checkpoint.positions
+            var message =
+                "logmetrics: resumed from \(path): \(summary.series) series, \(checkpoint.positions.count) file positions"
+            if !summary.skippedFamilies.isEmpty {
+                message +=
+                    "; not carried over (the configuration changed them): "
+                    + summary.skippedFamilies.joined(separator: ", ")
+            }
+            if families.count < checkpoint.families.count {
+                message += "; \(checkpoint.families.count - families.count) damaged families ignored"
+            }
+            log(message)
+        }
+        return (positions, Checkpointer(store: store, current: current, minimumInterval: 1))
     }
 
     /// Reads the configuration again; a configuration that does not load or compile is refused and
@@ -128,22 +218,88 @@ final class ReloadCounter: Sendable {
     }
 }
 
-/// Drops idle series once a minute.
+/// Drops idle series once a minute, and writes a checkpoint on its interval.
 final class Maintenance: Reader, @unchecked Sendable {
-    init(current: Current, stop: StopSignal) {
+    let checkpointer: Checkpointer?
+    let checkpointInterval: Double
+
+    init(current: Current, stop: StopSignal, checkpointer: Checkpointer? = nil, checkpointInterval: Double = 10) {
+        self.checkpointer = checkpointer
+        self.checkpointInterval = checkpointInterval
         super.init(current: current, shardIndex: 0, stop: stop)
     }
 
     override func run() {
-        var elapsed = 0
+        var sinceExpiry = 0.0
+        var sinceCheckpoint = 0.0
         while !stop.isStopped {
             usleep(100_000)
-            elapsed += 100
-            guard elapsed >= 60_000 else { continue }
-            elapsed = 0
+            sinceExpiry += 0.1
+            sinceCheckpoint += 0.1
+            if let checkpointer, sinceCheckpoint >= checkpointInterval {
+                sinceCheckpoint = 0
+                checkpointer.checkpoint()
+            }
+            guard sinceExpiry >= 60 else { continue }
+            sinceExpiry = 0
             let value = current.get
             value.pipeline.expireIdleSeries(idleSeconds: value.compiled.configuration.idleExpirySeconds)
         }
+    }
+}
+
+/// What the file readers report about the files they follow.
+struct FileMetrics: Sendable {
+    let workers: [FollowWorker]
+
+    func families() -> [MetricFamilySnapshot] {
+        guard !workers.isEmpty else { return [] }
+        var totals = TailerTotals()
+        var lagLabels: [LabelSet] = []
+        var lagValues: [UInt64] = []
+        var inotify = true
+        for worker in workers {
+            let snapshot = worker.statistics.snapshot()
+            totals.filesFollowed += snapshot.totals.filesFollowed
+            totals.rotations &+= snapshot.totals.rotations
+            totals.truncations &+= snapshot.totals.truncations
+            totals.possiblyMissedBytes &+= snapshot.totals.possiblyMissedBytes
+            totals.errors &+= snapshot.totals.errors
+            totals.lagBytes += snapshot.totals.lagBytes
+            inotify = inotify && snapshot.totals.usesInotify
+            // Per file only while the count stays readable; the total is always there.
+            for status in snapshot.inputs where status.isOpen && lagLabels.count < 1000 {
+                lagLabels.append(LabelSet(names: ["path"], values: [status.path]))
+                lagValues.append(UInt64(max(0, status.lagBytes)))
+            }
+        }
+        return [
+            MetricFamilySnapshot(
+                name: "logmetrics_files_followed", help: "Files open for reading.", type: .gauge, labels: [.empty],
+                values: .integers([UInt64(totals.filesFollowed)])),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_rotations", help: "Followed files rotated (renamed, or replaced) and drained.",
+                type: .counter, labels: [.empty], values: .integers([totals.rotations])),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_truncations", help: "Followed files found truncated (copytruncate).",
+                type: .counter, labels: [.empty], values: .integers([totals.truncations])),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_missed_bytes",
+                help: "Bytes known to be lost to truncations: seen in a file, then cut before they could be read.",
+                type: .counter, labels: [.empty], values: .integers([totals.possiblyMissedBytes])),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_errors", help: "Errors opening, reading or finding files (each reported once).",
+                type: .counter, labels: [.empty], values: .integers([totals.errors])),
+            MetricFamilySnapshot(
+                name: "logmetrics_lag_bytes", help: "Bytes written to followed files and not read yet, in all.",
+                type: .gauge, labels: [.empty], values: .integers([UInt64(max(0, totals.lagBytes))])),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_lag_bytes", help: "Bytes written to a followed file and not read yet.",
+                type: .gauge, labels: lagLabels, values: .integers(lagValues)),
+            MetricFamilySnapshot(
+                name: "logmetrics_inotify", help: "1 when file changes are noticed through inotify, 0 when by polling.",
+                type: .gauge, labels: [.empty], values: .integers([inotify ? 1 : 0])),
+        ]
     }
 }
 
