@@ -38,7 +38,9 @@ test: test-deps
 	python3 e2e/tests/test_compare.py
 	e2e/prometheus/run-prometheus-e2e.sh --self-test
 	e2e/prometheus/run-prometheus-e2e.sh --bin .build/debug/logmetrics
-	python3 e2e/restart/restart_e2e.py --bin .build/debug/logmetrics
+	python3 e2e/restart/restart_e2e.py --bin .build/debug/logmetrics --style rename --kills 10
+	python3 e2e/restart/restart_e2e.py --bin .build/debug/logmetrics --style kubelet --kills 10 --rotate-every 6000
+	python3 e2e/restart/restart_e2e.py --bin .build/debug/logmetrics --style copytruncate --kills 0 --rotate-every 6000 --seconds 16
 	e2e/run-envoy-e2e.sh --bin .build/debug/logmetrics --from e2e/fixtures/envoy-1.40
 	e2e/run-envoy-e2e.sh --bin .build/debug/logmetrics
 

@@ -93,6 +93,7 @@ final class Checkpointer: @unchecked Sendable {
             }
         }
         let positions = parked.values.flatMap { $0 }
+        let missing = workers.map(\.index).filter { parked[$0] == nil }
         condition.unlock()
         defer {
             condition.lock()
@@ -101,7 +102,10 @@ final class Checkpointer: @unchecked Sendable {
             condition.broadcast()
             condition.unlock()
         }
-        guard complete else { return nil }
+        guard complete else {
+            log("logmetrics: checkpoint: readers \(missing) did not pause within \(Int(parkTimeout)) s")
+            return nil
+        }
         return body(positions)
     }
 
@@ -126,7 +130,7 @@ final class Checkpointer: @unchecked Sendable {
         }
         guard let (snapshot, positions) = taken else {
             serial.failed &+= 1
-            log("logmetrics: checkpoint skipped: a reader did not pause within \(Int(parkTimeout)) s")
+            log("logmetrics: checkpoint skipped")
             return nil
         }
         write(snapshot, positions, &serial)

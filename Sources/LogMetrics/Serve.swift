@@ -250,13 +250,17 @@ final class Maintenance: Reader, @unchecked Sendable {
 
 /// What the file readers report about the files they follow.
 struct FileMetrics: Sendable {
+    /// Per-file series stop here; the totals cover every file.
+    static let maximumFileSeries = 1000
     let workers: [FollowWorker]
 
     func families() -> [MetricFamilySnapshot] {
         guard !workers.isEmpty else { return [] }
         var totals = TailerTotals()
-        var lagLabels: [LabelSet] = []
+        var fileLabels: [LabelSet] = []
         var lagValues: [UInt64] = []
+        var bytesValues: [UInt64] = []
+        var lineValues: [UInt64] = []
         var inotify = true
         for worker in workers {
             let snapshot = worker.statistics.snapshot()
@@ -268,9 +272,11 @@ struct FileMetrics: Sendable {
             totals.lagBytes += snapshot.totals.lagBytes
             inotify = inotify && snapshot.totals.usesInotify
             // Per file only while the count stays readable; the total is always there.
-            for status in snapshot.inputs where status.isOpen && lagLabels.count < 1000 {
-                lagLabels.append(LabelSet(names: ["path"], values: [status.path]))
+            for status in snapshot.inputs where status.isOpen && fileLabels.count < Self.maximumFileSeries {
+                fileLabels.append(LabelSet(names: ["path"], values: [status.path]))
                 lagValues.append(UInt64(max(0, status.lagBytes)))
+                bytesValues.append(status.bytesRead)
+                lineValues.append(status.linesRead)
             }
         }
         return [
@@ -295,7 +301,15 @@ struct FileMetrics: Sendable {
                 type: .gauge, labels: [.empty], values: .integers([UInt64(max(0, totals.lagBytes))])),
             MetricFamilySnapshot(
                 name: "logmetrics_file_lag_bytes", help: "Bytes written to a followed file and not read yet.",
-                type: .gauge, labels: lagLabels, values: .integers(lagValues)),
+                type: .gauge, labels: fileLabels, values: .integers(lagValues)),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_read_bytes",
+                help: "Bytes read from a followed path (all its files) since this process started following it.",
+                type: .counter, labels: fileLabels, values: .integers(bytesValues)),
+            MetricFamilySnapshot(
+                name: "logmetrics_file_read_lines",
+                help: "Lines read from a followed path (all its files) since this process started following it.",
+                type: .counter, labels: fileLabels, values: .integers(lineValues)),
             MetricFamilySnapshot(
                 name: "logmetrics_inotify", help: "1 when file changes are noticed through inotify, 0 when by polling.",
                 type: .gauge, labels: [.empty], values: .integers([inotify ? 1 : 0])),

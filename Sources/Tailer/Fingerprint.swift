@@ -12,20 +12,23 @@
 /// line is longer, and records how many bytes it covers. A log only grows at its end, so those
 /// bytes never change and the fingerprint is stable as the file grows.
 ///
-/// - A file shorter than that (no newline yet in fewer than 256 bytes) gets a *provisional*
-///   fingerprint over what it has; it is extended as the file grows, and it stays comparable
-///   because a comparison always hashes exactly ``length`` bytes of the other file. An empty file
-///   has `length == 0`, which matches any file: only device and inode then tell files apart.
-/// - Why the first line and not always 256 bytes: a log whose first line is short (a one-line
-///   crash message) is fingerprinted completely at once instead of staying provisional. Why at
-///   most 256: Envoy JSON and CRI lines start with a timestamp of micro- or nanosecond
-///   precision, so 256 bytes already tell files apart, and reading more costs more on every
-///   check.
+/// - A file shorter than that (no newline yet in fewer than ``maximumLength`` bytes) gets a
+///   *provisional* fingerprint over what it has; it is extended as the file grows, and it stays
+///   comparable because a comparison always hashes exactly ``length`` bytes of the other file. An
+///   empty file has `length == 0`, which matches any file: only device and inode then tell files
+///   apart.
+/// - Why the first line and not always a fixed length: a log whose first line is short (a
+///   one-line crash message) is fingerprinted completely at once instead of staying provisional.
+///   Why up to 1 KiB: the first 256 bytes of Envoy's JSON lines are often the same from line to
+///   line (with keys in alphabetical order a line starts with `authority`, byte counts and
+///   addresses), so a file truncated and written again would look unchanged; the whole first
+///   line, with its request id and start time, tells it apart. A checkpoint's older, shorter
+///   fingerprints stay comparable, since ``length`` is recorded.
 /// - The hash is 64-bit FNV-1a: it guards against accidents (inode reuse), not against an
 ///   adversary who writes a file on purpose to collide.
 public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
     /// The most bytes a fingerprint covers.
-    public static let maximumLength = 256
+    public static let maximumLength = 1024
 
     /// How many leading bytes the hash covers (0 ... ``maximumLength``).
     public var length: Int

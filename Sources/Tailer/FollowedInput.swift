@@ -17,6 +17,8 @@ final class FollowedInput {
     var startsAtTail: Bool
 
     var generations: [FileWatcher] = []
+    /// Compressed generations found when resuming, read before `generations`.
+    var pendingCatchUp: Tailer.CompressedCatchUp?
     /// `opened` has been reported.
     var announced = false
     /// The path currently names nothing to follow (missing, or not a file): an open file is

@@ -139,6 +139,10 @@ extension Tailer {
                 input.announced = true
                 let first = input.generations[0]
                 events.opened(input.id, path: first.path, identity: first.identity, labels: input.labels)
+                if let catchUp = input.pendingCatchUp {
+                    input.pendingCatchUp = nil
+                    deliver(catchUp, to: input)
+                }
             } else {
                 // The path came back after its file was deleted or moved away; files that had
                 // the name in between (rotated before this check) come first.

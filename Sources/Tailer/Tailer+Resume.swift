@@ -20,7 +20,9 @@ extension Tailer {
     ///   and inode (such as `0.log.20240101-120000`) and a matching fingerprint is read from the
     ///   saved offset, then any generations after it, then the current file from 0. A rotated
     ///   file already compressed (`.gz`) is a new inode and cannot be matched: that is reported,
-    ///   and whatever it held past the saved offset is not read.
+    ///   and whatever it held past the saved offset is not read, unless it is a kubelet generation
+    ///   (`<N>.log.<YYYYMMDD-HHMMSS>.gz`): then it is found by its decompressed first bytes and
+    ///   read from the saved offset, with the generations after it.
     ///
     /// Once resuming, every file without a saved position is read from its head: it appeared
     /// while stopped (``TailerConfiguration/startPosition`` is for the first start only).
@@ -59,16 +61,18 @@ extension Tailer {
         if current.key == wanted.key {
             do {
                 let size = try current.status().size
-                // A different fingerprint means the inode was reused by a new file: from 0.
-                if try wanted.fingerprint.matches(descriptor: current.descriptor, path: current.path),
-                    saved.offset <= size
-                {
-                    current.seek(to: saved.offset, lineStart: true)
+                if try wanted.fingerprint.matches(descriptor: current.descriptor, path: current.path) {
+                    // Shorter than the saved offset: truncated while stopped; from 0.
+                    if saved.offset <= size { current.seek(to: saved.offset, lineStart: true) }
+                    return [current]
                 }
             } catch {
                 report(error, for: input)
+                return [current]
             }
-            return [current]
+            // Another fingerprint: the saved file is gone and a new one got its inode (files
+            // come and go fast under rotation). The saved file may still be found rotated, or
+            // compressed, like any other rotated while stopped.
         }
         // Rotated while stopped: look for the saved file under a rotated name.
         do {
@@ -89,11 +93,17 @@ extension Tailer {
         } catch {
             report(error, for: input)
         }
+        if let catchUp = compressedCatchUp(for: input, saved: saved) {
+            // Every uncompressed rotated file is newer than a compressed one.
+            input.pendingCatchUp = catchUp
+            input.lastFinishedModificationTime = .min
+            return generationsBetween(input, excluding: current.key) + [current]
+        }
         report(
             SystemError(
                 "resume", path: input.path, errno: ENOENT,
-                reason: "the file read up to offset \(saved.offset) (\(wanted)) is no longer there uncompressed; "
-                    + "reading the current file from its head"), for: input)
+                reason: "the file read up to offset \(saved.offset) (\(wanted)) is no longer there, uncompressed "
+                    + "or as a kubelet .gz; reading the current file from its head"), for: input)
         return [current]
     }
 }

@@ -34,7 +34,7 @@
 /// `truncate`), everything past the read position at the truncation, of which only what a check
 /// saw is counted. Not detected at all: a file truncated and rewritten past the read position
 /// before the next check whose new first bytes equal the old ones, which needs an unfinished first
-/// line shorter than 256 bytes (the fingerprint is then only as long as that line).
+/// line shorter than 1 KiB (the fingerprint is then only as long as that line).
 ///
 /// ## Deletion
 /// A deleted file is read to its end, then closed (``TailerEvents/endOfFile(_:)``); an input

@@ -19,11 +19,24 @@ import Testing
         #expect(!matches(fingerprint, "First\n"))
     }
 
-    @Test func coversAtMost256Bytes() {
-        let long = String(repeating: "x", count: 1000) + "\n"
+    @Test func coversAtMostItsMaximumLength() {
+        let long = String(repeating: "x", count: 3000) + "\n"
         let (fingerprint, complete) = fingerprint(long)
         #expect(fingerprint.length == Fingerprint.maximumLength)
         #expect(complete)
+    }
+
+    /// Envoy JSON lines in alphabetical key order share their first few hundred bytes; the
+    /// request id further on tells two apart.
+    @Test func envoyLinesWithTheSameFirstBytesDiffer() {
+        let head =
+            #"{"authority":"users.shop.svc.cluster.local:8080","bytes_received":0,"bytes_sent":42,"#
+            + #""connection_termination_details":null,"downstream_local_address":"10.0.0.1:8080","#
+            + #""downstream_remote_address":"10.0.0.2:40000","duration":1,"method":"GET","path":"/users/1","#
+            + #""protocol":"HTTP/1.1","request_id":""#
+        let a = fingerprint(head + #"7e2d9599-32c3-4625-8332-ea98d1c348bd"}"# + "\n").0
+        #expect(head.utf8.count > 256)
+        #expect(!matches(a, head + #"ecffcb09-9423-43fc-8a64-001d96661cc8"}"# + "\n"))
     }
 
     @Test func aShortFileHasAProvisionalFingerprintThatStaysValidAsItGrows() {

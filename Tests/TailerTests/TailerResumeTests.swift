@@ -85,16 +85,56 @@ import Testing
         #expect(second.text == "new file, new first line\n")
     }
 
-    @Test func aRotatedFileAlreadyCompressedCannotBeResumedAndSaysSo() {
+    /// kubelet gzips older generations: the saved file is found by its decompressed first bytes
+    /// and read from its offset, then the compressed and plain generations after it.
+    @Test func aKubeletGenerationCompressedWhileStoppedIsReadFromItsOffset() {
         let log = dir.file("0.log")
         append(log, "1\n")
         let (_, saved) = session([log])
-        append(log, "lost to compression\n")
+        append(log, "2\n")
         rename(log, dir.file("0.log.20240101-120000"))
-        // The new file first, so that it cannot get the compressed file's freed inode (that
-        // would be inode reuse, caught by the fingerprint instead).
         append(log, "3\n")
+        rename(log, dir.file("0.log.20240101-120010"))
+        append(log, "4\n")
+        rename(log, dir.file("0.log.20240101-120020"))
+        // The new file first, so that it cannot get a compressed file's freed inode.
+        append(log, "5\n")
+        #expect(system("gzip '\(dir.file("0.log.20240101-120000"))' '\(dir.file("0.log.20240101-120010"))'") == 0)
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "2\n3\n4\n5\n")
+        #expect(second.errors.isEmpty)
+        let id = InputID(rawValue: 1)
+        #expect(second.events.filter { $0 == .endOfFile(id) }.count == 3)
+    }
+
+    /// Under fast rotation the saved file can be gone and its inode taken by the new file: the
+    /// fingerprint tells, and the saved file is looked for among the rotated ones.
+    @Test func aSavedInodeNowHeldByANewFileStillFindsTheRotatedOne() throws {
+        let log = dir.file("0.log")
+        append(log, "first line of the old file\n")
+        let (_, saved) = session([log])
+        append(log, "2\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        append(log, "a new file\n")
         #expect(system("gzip '\(dir.file("0.log.20240101-120000"))'") == 0)
+        let now = try FileStatus.of(path: log)
+        let reused = SavedPosition(
+            path: log,
+            identity: FileIdentity(
+                device: now.key.device, inode: now.key.inode, fingerprint: saved[0].identity.fingerprint),
+            offset: saved[0].offset)
+        let (second, _) = session([log], resumingFrom: [reused])
+        #expect(second.text == "2\na new file\n")
+    }
+
+    @Test func aCompressedFileWithoutKubeletsNameCannotBeResumedAndSaysSo() {
+        let log = dir.file("access.log")
+        append(log, "1\n")
+        let (_, saved) = session([log])
+        append(log, "lost to compression\n")
+        rename(log, dir.file("access.log.1"))
+        append(log, "3\n")
+        #expect(system("gzip '\(dir.file("access.log.1"))'") == 0)
         let (second, _) = session([log], resumingFrom: saved)
         #expect(second.text == "3\n")
         #expect(second.errors.count == 1)
