@@ -154,6 +154,55 @@ func total(_ exposition: String, _ name: String = "logmetrics_http_requests_tota
         #expect(server.stop() == 0)
     }
 
+    /// SIGHUP while a writer appends: every line is counted once, and no request counter that
+    /// the new configuration keeps is ever seen lower than before.
+    @Test func reloadsUnderLoadLoseNoCountAndResetNoCounter() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = try fixtureLines()
+        let log = directory.appendingPathComponent("access.log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let config = directory.appendingPathComponent("config.yaml")
+        let configurations = [
+            "routes:\n  - name: users\n    match: { path: \"/users/{id}\" }\n",
+            "routes:\n  - name: users\n    match: { path: \"/users/{id}\" }\n"
+                + "labels:\n  families: { http_request_duration_seconds: [route] }\n",
+            "routes: [\n",  // broken: refused, the one in force kept
+        ]
+        try configurations[0].write(to: config, atomically: true, encoding: .utf8)
+        let server = try RunningServer(["--config", config.path, "--from", "head", log.path])
+        let batches = 20
+        let writer = Thread { [self] in
+            for _ in 0..<batches {
+                try? append(lines[0..<600], to: log)
+                usleep(50_000)
+            }
+        }
+        writer.start()
+        var highest: [String: Double] = [:]
+        var decreases: [String] = []
+        func look() throws -> String {
+            let body = try server.get().1
+            for (labels, value) in samples(body, "logmetrics_http_requests_total") {
+                let key = labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+                if value < highest[key, default: 0] { decreases.append("\(key): \(highest[key]!) -> \(value)") }
+                highest[key] = max(value, highest[key, default: 0])
+            }
+            return body
+        }
+        for reload in 0..<12 {
+            try configurations[reload % 3].write(to: config, atomically: true, encoding: .utf8)
+            server.signal(SIGHUP)
+            usleep(60_000)
+            _ = try look()
+        }
+        let body = try server.scrape { _ in (try? look()).map { total($0) == Double(batches * 600) } ?? false }
+        #expect(total(body) == Double(batches * 600))
+        #expect(decreases.isEmpty, "\(decreases.prefix(3))")
+        #expect(body.contains(#"logmetrics_config_reloads_total{result="failure"} 4"#))
+        #expect(body.contains(#"logmetrics_config_reloads_total{result="success"} 8"#))
+        #expect(server.stop() == 0)
+    }
+
     @Test func standardInputUntilItEnds() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let process = Process()
