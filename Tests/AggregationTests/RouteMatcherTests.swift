@@ -79,6 +79,23 @@ import Testing
         #expect(match(matcher, "/x", method: "GET", routeName: "other") == nil)
     }
 
+    /// Regular expression results are remembered per path; the method and authority are still
+    /// checked every time, and a later regular expression still gets its turn.
+    @Test func rememberedRegexResultsStillHonourEveryCondition() throws {
+        let matcher = try RouteMatcher(rules: [
+            RouteRule(name: "v2-writes", methods: ["POST"], path: .regex("^/v2/")),
+            RouteRule(name: "v2-items", path: .regex("^/v2/items/[0-9]+$")),
+            RouteRule(name: "other", path: .regex("^/other")),
+        ])
+        for _ in 0..<3 {
+            #expect(match(matcher, "/v2/items/7", method: "POST") == "v2-writes")
+            #expect(match(matcher, "/v2/items/7", method: "GET") == "v2-items")
+            #expect(match(matcher, "/v2/list", method: "GET") == nil)
+            #expect(match(matcher, "/nothing") == nil)
+            #expect(match(matcher, "/other/x") == "other")
+        }
+    }
+
     @Test func invalidRulesAreRejectedWithTheirNumber() {
         #expect(throws: RouteRuleError.invalidTemplate(rule: 0, template: "users/{id}", reason: "must start with /")) {
             try RouteMatcher(rules: [RouteRule(name: "a", path: .template("users/{id}"))])

@@ -14,10 +14,13 @@ public final class PipelineWorkload {
     let input: Int
     private var bytesRead: UInt64 = 0
 
-    public init(_ buffer: CorpusBuffer, chunkSize: Int = 256 * 1024) throws {
+    /// - Parameter rules: route rules (see ``RouteRules``); none, by default, leaves the route to
+    ///   Envoy's `route_name`.
+    public init(_ buffer: CorpusBuffer, chunkSize: Int = 256 * 1024, rules: [RouteRule] = []) throws {
         self.buffer = buffer
         self.chunkSize = chunkSize
-        let schema = try MetricsSchema(families: MetricsSchema.defaultFamilies())
+        let schema = try MetricsSchema(
+            families: MetricsSchema.defaultFamilies(), classification: Classification(rules: rules))
         pipeline = Pipeline(schema: schema, shards: 1)
         shard = pipeline.shards[0]
         decoder = AccessLogDecoder(configuration: ParserConfiguration(wantedFields: schema.wantedFields))

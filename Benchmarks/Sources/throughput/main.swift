@@ -20,7 +20,8 @@ import Workloads
 /// 1.40's key order) to a temporary file, then reads the file into memory; with CORPUS it reads
 /// that file (and can only check that every line parses). Each stage makes one untimed warm-up
 /// pass over the whole corpus, then R timed passes (default 5); the best is reported.
-/// `--only scanner|decoder|pipeline` runs one stage, for profilers.
+/// `--only scanner|decoder|pipeline|rules` runs one stage, for profilers (`rules`: the pipeline
+/// with 50 and with 500 route rules).
 ///
 /// Allocations are counted by ordo-one's malloc interposer, linked into this executable: it
 /// wraps malloc, calloc, realloc, posix_memalign and free, and counts every call while hooked.
@@ -55,8 +56,8 @@ struct Options {
             case "--seed": seed = UInt64(number())
             case "--runs": runs = number()
             case "--only":
-                guard let stage = rest.popFirst(), ["scanner", "decoder", "pipeline"].contains(stage) else {
-                    fail("--only takes scanner, decoder or pipeline")
+                guard let stage = rest.popFirst(), ["scanner", "decoder", "pipeline", "rules"].contains(stage) else {
+                    fail("--only takes scanner, decoder, pipeline or rules")
                 }
                 only = stage
             case "--format":
@@ -226,6 +227,16 @@ if selected("pipeline") {
         measure("full pipeline (decoder + shard)", lines: lines, bytes: bytes, runs: options.runs) {
             pipeline.feedAll()
         })
+}
+if selected("rules") {
+    for count in [50, 500] {
+        // The rules are valid, so building their schema cannot fail.
+        let pipeline = try! PipelineWorkload(buffer, rules: RouteRules.rules(count: count))
+        results.append(
+            measure("full pipeline, \(count) route rules", lines: lines, bytes: bytes, runs: options.runs) {
+                pipeline.feedAll()
+            })
+    }
 }
 
 // MARK: Report

@@ -191,16 +191,44 @@ public final class RouteMatcher: @unchecked Sendable {
                 }
             }
             if !regexRules.isEmpty, regexRules[0].rule < best {
-                let text = String(decoding: path, as: UTF8.self)
-                for (regex, rule) in regexRules where rule < best {
-                    if (try? regex.firstMatch(in: text)) != nil && satisfies(rule, request) {
-                        best = rule
-                        break
-                    }
-                }
+                matchRegexes(path, hash: hash, request, &best)
             }
         }
         return best == .max ? nil : best
+    }
+
+    /// Path -> the first regular expression (by position in `regexRules`) that matches it, or
+    /// ``noRegexMatches``. Evaluating a regular expression needs a `String` of the path, an
+    /// allocation per line; paths that reach the regular expressions repeat (probes, paths no
+    /// other rule knows), so each is evaluated once. Bounded: emptied when it holds 8,192 paths.
+    private let regexResults = ByteTable()
+    private static let noRegexMatches = UInt32.max - 1
+
+    private func matchRegexes(_ path: UnsafeBufferPointer<UInt8>, hash: UInt64, _ request: Request, _ best: inout Int) {
+        var first = regexResults.find(path, hash: hash)
+        if first == nil {
+            let text = String(decoding: path, as: UTF8.self)
+            let index = regexRules.firstIndex { (try? $0.regex.firstMatch(in: text)) != nil }
+            if regexResults.count >= 8192 { regexResults.removeAll() }
+            let value = index.map { UInt32($0) } ?? Self.noRegexMatches
+            regexResults.insert(path, hash: hash, value: value)
+            first = value
+        }
+        guard let first, first != Self.noRegexMatches else { return }
+        let (_, rule) = regexRules[Int(first)]
+        guard rule < best else { return }
+        if satisfies(rule, request) {
+            best = rule
+            return
+        }
+        // The first match's other conditions failed: look further, without the cache (rare).
+        let text = String(decoding: path, as: UTF8.self)
+        for (regex, rule) in regexRules[(Int(first) + 1)...] where rule < best {
+            if (try? regex.firstMatch(in: text)) != nil && satisfies(rule, request) {
+                best = rule
+                break
+            }
+        }
     }
 
     private struct Request {
