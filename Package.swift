@@ -83,7 +83,9 @@ let package = Package(
         .testTarget(name: "AccessLogParserTests", dependencies: ["AccessLogParser"]),
         .testTarget(name: "HistogramsTests", dependencies: ["Histograms"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Histograms"]),
-        .testTarget(name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"]),
+        .testTarget(
+            name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"],
+            exclude: ["Fixtures"]),
         .testTarget(name: "TailerTests", dependencies: ["Tailer", "AccessLogParser"]),
         .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Aggregation", "AccessLogParser"]),
         .testTarget(
