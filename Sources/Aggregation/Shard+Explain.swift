@@ -15,7 +15,16 @@ public struct RecordExplanation: Sendable, Equatable {
     }
 
     public var isTCP: Bool
+    /// How the record was classified, whether or not a family carries each label: `route`,
+    /// `error_type`, `response_flags`, `slow_request`, `destination_service`, for those the
+    /// configuration has.
+    public var classification: [(name: String, value: String)] = []
     public var updates: [Update]
+
+    public static func == (a: RecordExplanation, b: RecordExplanation) -> Bool {
+        a.isTCP == b.isTCP && a.updates == b.updates && a.classification.map(\.name) == b.classification.map(\.name)
+            && a.classification.map(\.value) == b.classification.map(\.value)
+    }
 }
 
 extension ShardState {
@@ -76,6 +85,15 @@ extension ShardState {
                 }
             }
         }
-        return RecordExplanation(isTCP: tcp, updates: updates)
+        var classification: [(name: String, value: String)] = []
+        let kinds: [(SchemaPlan.DimensionKind, String)] = [
+            (.route, "route"), (.errorType, "error_type"), (.responseFlags, "response_flags"),
+            (.slowRequest, "slow_request"), (.destinationService, "destination_service"),
+        ]
+        for (kind, name) in kinds where !tcp || kind == .responseFlags || kind == .destinationService {
+            guard let dim = plan.kinds.firstIndex(of: kind) else { continue }
+            classification.append((name, registry.value(dimension: dim, id: resolve(dim, record, &resolved))))
+        }
+        return RecordExplanation(isTCP: tcp, classification: classification, updates: updates)
     }
 }

@@ -35,6 +35,9 @@ struct Explain: ParsableCommand {
                 return state.explain(record)
             }
             var text = "line \(line): \(explanation.isTCP ? "tcp connection" : "request")\n"
+            if !explanation.classification.isEmpty {
+                text += "  " + explanation.classification.map { "\($0.name)=\($0.value)" }.joined(separator: " ") + "\n"
+            }
             for update in explanation.updates {
                 let labels = update.labels.map { "\($0.name)=\"\($0.value)\"" }.joined(separator: ",")
                 text += "  \(update.family){\(labels)} \(update.change)\n"
