@@ -48,8 +48,10 @@ extension Pipeline {
 
     /// Whether a saved family can be added into `definition`'s series.
     static func matches(_ definition: FamilyDefinition, _ family: MetricFamilySnapshot) -> Bool {
+        let names = definition.labels.map(\.name)
+        // Series with other names (a hand-edited file) are left out one by one when restoring.
         guard definition.type == family.type, definition.unit == family.unit,
-            definition.labels.map(\.name) == family.labels.first?.names ?? definition.labels.map(\.name)
+            family.labels.isEmpty || family.labels.contains(where: { $0.names == names })
         else { return false }
         switch family.values {
         case .integers:
@@ -67,7 +69,10 @@ extension Pipeline {
         let dims = schema.familyDimensions[index]
         var ids: [Int] = []
         ids.reserveCapacity(family.labels.count)
-        for (k, labels) in family.labels.enumerated() {
+        let names = definition.labels.map(\.name)
+        var kept: [Int] = []
+        for (k, labels) in family.labels.enumerated() where labels.names == names {
+            kept.append(k)
             var key = SeriesKey(count: dims.count)
             for (position, value) in labels.values.enumerated() {
                 key.ids[position] = registry.intern(dimension: dims[position], value: value)
@@ -80,14 +85,16 @@ extension Pipeline {
             let now = state.now
             switch family.values {
             case .integers(let values):
-                for (k, id) in ids.enumerated() {
+                for (position, id) in ids.enumerated() {
+                    let k = kept[position]
                     store.reserve(id)
                     store.counts[id] &+= values[k]
                     store.lastUpdated[id] = now
                 }
             case .histograms(let columns):
                 let width = store.width
-                for (k, id) in ids.enumerated() {
+                for (position, id) in ids.enumerated() {
+                    let k = kept[position]
                     store.reserve(id)
                     for b in 0..<width { store.counts[id * width + b] &+= columns.bucketCounts[k * width + b] }
                     let (sum, overflow) = store.sums[id].addingReportingOverflow(columns.scaledSums[k])

@@ -88,7 +88,7 @@ public struct SavedFamily: Codable, Sendable, Equatable {
                 HistogramColumns(
                     bounds: BucketBounds(histogram.bounds), bucketCounts: histogram.bucketCounts,
                     scaledSums: histogram.scaledSums, sumExponent: histogram.sumExponent,
-                    native: histogram.native?.map { $0.map(\.snapshot) }))
+                    native: histogram.native?.map { $0.flatMap(\.snapshot) }))
         } else {
             return nil
         }
@@ -111,18 +111,25 @@ extension SavedFamily.SavedNative {
         negativeDeltas = encoded.negative.deltas
     }
 
-    var snapshot: NativeHistogramSnapshot {
-        func spans(_ pairs: [[Int64]]) -> [BucketSpan] {
-            pairs.compactMap { pair in
+    /// Nil unless the spans are well formed and cover exactly the deltas.
+    var snapshot: NativeHistogramSnapshot? {
+        func spans(_ pairs: [[Int64]]) -> [BucketSpan]? {
+            var result: [BucketSpan] = []
+            for pair in pairs {
                 guard pair.count == 2, let offset = Int32(exactly: pair[0]), let length = UInt32(exactly: pair[1])
                 else { return nil }
-                return BucketSpan(offset: offset, length: length)
+                result.append(BucketSpan(offset: offset, length: length))
             }
+            return result
         }
+        guard let positive = spans(positiveSpans), let negative = spans(negativeSpans),
+            positive.reduce(0, { $0 + Int($1.length) }) == positiveDeltas.count,
+            negative.reduce(0, { $0 + Int($1.length) }) == negativeDeltas.count
+        else { return nil }
         return NativeHistogramSnapshot(
             EncodedNativeHistogram(
                 count: count, sum: sum, schema: schema, zeroThreshold: zeroThreshold, zeroCount: zeroCount,
-                positive: EncodedBuckets(spans: spans(positiveSpans), deltas: positiveDeltas),
-                negative: EncodedBuckets(spans: spans(negativeSpans), deltas: negativeDeltas)))
+                positive: EncodedBuckets(spans: positive, deltas: positiveDeltas),
+                negative: EncodedBuckets(spans: negative, deltas: negativeDeltas)))
     }
 }

@@ -42,7 +42,7 @@ final class Checkpointer: @unchecked Sendable {
 
     /// One checkpoint at a time; holds the last snapshot and the outcome counts.
     private let serial = Mutex<(last: Served?, written: UInt64, failed: UInt64, lastWrite: Double)>(
-        (nil, 0, 0, 0))
+        (nil, 0, 0, -1))
 
     init(store: CheckpointStore, current: Current, minimumInterval: Double) {
         self.store = store
@@ -150,18 +150,27 @@ final class Checkpointer: @unchecked Sendable {
             serial.lastWrite = snapshot.timestamp
         } catch {
             serial.failed &+= 1
-            // Once per failure streak is enough for the log; the counter has every one.
-            if serial.failed == 1 || serial.lastWrite > 0 { log("logmetrics: checkpoint not written: \(error)") }
+            // Once per failure streak is enough for the log (the first write, or the first after
+            // one that worked); the counter has every one.
+            if serial.lastWrite != 0 { log("logmetrics: checkpoint not written: \(error)") }
             serial.lastWrite = 0
         }
+    }
+
+    /// Call before stopping the workers: a checkpoint in progress, or a scrape's, stops waiting
+    /// for readers that are leaving.
+    func beginStopping() {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        condition.unlock()
     }
 
     /// The last checkpoint, when the workers have stopped: their final positions and the
     /// counters as they are.
     func finalCheckpoint() {
+        beginStopping()
         condition.lock()
-        stopping = true
-        condition.broadcast()
         let workers = self.workers
         condition.unlock()
         let positions = workers.flatMap(\.finalPositions)
@@ -181,7 +190,9 @@ final class Checkpointer: @unchecked Sendable {
                 serial.last = served
                 return served.snapshot
             }
-            // Not paused in time: answer with fresh values rather than none.
+            // Not paused in time: the last checkpoint's values are older but durable; only
+            // before the first one are fresh values served (nothing scraped can be lost then).
+            if let last = serial.last { return last.snapshot }
             return current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
         }
         let created = current.get.compiled.configuration.createdTimestamps
@@ -212,7 +223,7 @@ final class Checkpointer: @unchecked Sendable {
             MetricFamilySnapshot(
                 name: "logmetrics_last_checkpoint_timestamp_seconds",
                 help: "When the last checkpoint was written (0: the last attempt failed, or none yet).", type: .gauge,
-                labels: [.empty], values: .integers([UInt64(max(0, lastWrite))])),
+                labels: [.empty], values: .integers([UInt64(max(0, lastWrite.rounded(.down)))])),
         ]
     }
 }

@@ -5,7 +5,9 @@ import Synchronization
 import Tailer
 
 /// Which worker follows each discovered path: a new path goes to the worker with the fewest, so
-/// that two busy files land on two cores; a path keeps its worker while it is discovered.
+/// that two busy files land on two cores. A path keeps its worker until that worker's tailer
+/// releases it (its file gone and drained): a path missing from one listing (the instant of a
+/// rename) must not be handed to a second worker while the first still follows it.
 final class PathAssignment: Sendable {
     let workers: Int
     private let state = Mutex<(owners: [String: Int], counts: [Int])>(([:], []))
@@ -15,23 +17,25 @@ final class PathAssignment: Sendable {
         state.withLock { $0.counts = Array(repeating: 0, count: self.workers) }
     }
 
-    /// The paths of `discovered` that worker `worker` follows; forgets paths no longer
-    /// discovered (a released path that comes back may go to another worker, which is fine:
-    /// it is a new file by then).
+    /// The paths of `discovered` that worker `worker` follows, assigning new ones.
     func share(of discovered: [DiscoveredPath], for worker: Int) -> [DiscoveredPath] {
         state.withLock { state in
-            let present = Set(discovered.map(\.path))
-            for (path, owner) in state.owners where !present.contains(path) {
-                state.owners[path] = nil
-                state.counts[owner] -= 1
-            }
-            return discovered.filter { found in
+            discovered.filter { found in
                 if let owner = state.owners[found.path] { return owner == worker }
                 let owner = state.counts.indices.min { state.counts[$0] < state.counts[$1] } ?? 0
                 state.owners[found.path] = owner
                 state.counts[owner] += 1
                 return owner == worker
             }
+        }
+    }
+
+    /// Worker `worker` let `path` go; if it is discovered again it is a new file, for anyone.
+    func release(_ path: String, by worker: Int) {
+        state.withLock { state in
+            guard state.owners[path] == worker else { return }
+            state.owners[path] = nil
+            state.counts[worker] -= 1
         }
     }
 }
@@ -55,11 +59,13 @@ struct AssignedPathProvider: PathProvider {
 final class IngestEvents: TailerEvents {
     let current: Current
     let shardIndex: Int
+    let onRelease: (String) -> Void
     private var ingests: [InputID: Ingest] = [:]
 
-    init(current: Current, shardIndex: Int) {
+    init(current: Current, shardIndex: Int, onRelease: @escaping (String) -> Void = { _ in }) {
         self.current = current
         self.shardIndex = shardIndex
+        self.onRelease = onRelease
     }
 
     private func ingest(_ input: InputID, labels: [String: String] = [:]) -> Ingest {
@@ -91,6 +97,10 @@ final class IngestEvents: TailerEvents {
         ingests[input] = nil
     }
 
+    func released(_ input: InputID, path: String) {
+        onRelease(path)
+    }
+
     func failed(_ input: InputID?, error: SystemError) {
         log("logmetrics: \(error)")
     }
@@ -112,7 +122,9 @@ final class FollowWorker: Reader, @unchecked Sendable {
     ) {
         self.index = index
         self.checkpointer = checkpointer
-        let events = IngestEvents(current: current, shardIndex: shardIndex)
+        let events = IngestEvents(current: current, shardIndex: shardIndex) { path in
+            assignment.release(path, by: index)
+        }
         tailer = Tailer(
             pathProvider: AssignedPathProvider(
                 base: GlobPathProvider(patterns: patterns), worker: index, assignment: assignment),

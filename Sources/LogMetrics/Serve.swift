@@ -89,6 +89,9 @@ struct Serve: AsyncParsableCommand {
             let (positions, made) = try Self.openState(stateDir, current: current)
             resume = positions
             checkpointer = made
+            if readsStandardInput {
+                log("logmetrics: standard input cannot be resumed: its counts are kept, but it is read from its start")
+            }
         }
         var tailing = TailerConfiguration()
         tailing.startPosition = from == .head ? .head : .tail
@@ -124,9 +127,10 @@ struct Serve: AsyncParsableCommand {
                 return snapshot
             },
             isReady: { true })
+        // Readers first: a scrape with --state-dir waits for them to pause.
+        for reader in readers { reader.start() }
         let bound = try await server.start()
         log("logmetrics: serving metrics on http://\(address.display(port: bound.port ?? address.port))/metrics")
-        for reader in readers { reader.start() }
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
         let hangups = SignalWatcher(signals: [SIGHUP]) { [input] in
             Self.reload(input, current, reloads)
@@ -138,6 +142,7 @@ struct Serve: AsyncParsableCommand {
         await stop.wait()
         signals.cancel()
         hangups.cancel()
+        checkpointer?.beginStopping()
         for worker in workers { worker.requestStop() }
         for reader in readers { reader.join() }
         maintenance.join()

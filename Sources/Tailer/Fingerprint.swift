@@ -60,7 +60,8 @@ public struct Fingerprint: Hashable, Sendable, CustomStringConvertible {
     /// Whether a file beginning with `prefix` has this fingerprint: it must have at least
     /// ``length`` bytes, and those must hash the same.
     public func matches(prefix: UnsafeRawBufferPointer) -> Bool {
-        prefix.count >= length && Self.fnv1a(UnsafeRawBufferPointer(rebasing: prefix.prefix(length))) == hash
+        length >= 0 && prefix.count >= length
+            && Self.fnv1a(UnsafeRawBufferPointer(rebasing: prefix.prefix(length))) == hash
     }
 
     public var description: String {

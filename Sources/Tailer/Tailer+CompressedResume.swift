@@ -34,9 +34,12 @@ extension Tailer {
                 && KubernetesLogPath.rotationSuffix(of: String(name.dropLast(3))) != nil
         }.sorted()
         let wanted = saved.identity.fingerprint
-        for (index, name) in compressed.enumerated() {
+        // An empty fingerprint (the file was empty when saved) matches anything: no evidence.
+        guard wanted.length > 0 else { return nil }
+        // Newest first: if two generations began alike, replaying fewer is the safer mistake.
+        for (index, name) in compressed.enumerated().reversed() {
             let path = joinPath(directory, name)
-            if let prefix = Self.decompressedPrefix(path, count: wanted.length),
+            if let prefix = Self.decompressedPrefix(path, count: wanted.length), prefix.count == wanted.length,
                 prefix.withUnsafeBytes({ wanted.matches(prefix: $0) })
             {
                 return CompressedCatchUp(
@@ -88,6 +91,9 @@ extension Tailer {
                     }
                     guard !bytes.isEmpty else { return }
                     input.counters.bytesRead &+= UInt64(bytes.count)
+                    var lines: UInt64 = 0
+                    for byte in bytes where byte == 0x0A { lines &+= 1 }
+                    input.counters.linesRead &+= lines
                     events.read(bytes, from: id)
                 }
                 if let damage = summary.gzipError {

@@ -119,6 +119,7 @@ extension Tailer {
             statisticsDirty = true
             // Only inputs the caller has heard of (a dangling symlink never opened anything).
             if input.announced { events.closed(input.id) }
+            events.released(input.id, path: input.path)
         }
         inputs = kept
         if readCursor >= inputs.count { readCursor = 0 }

@@ -47,7 +47,13 @@ extension Tailer {
     /// The files an input starts with, positioned: usually just `current` (from its head, or
     /// its tail at the first start), or a saved position's file and what came after it.
     func initialGenerations(for input: FollowedInput, current: FileWatcher, now: MonotonicInstant) -> [FileWatcher] {
-        guard let saved = resumePositions?[input.path] ?? resumePositions?[input.canonicalPath] else {
+        let found = resumePositions?[input.path] ?? resumePositions?[input.canonicalPath]
+        // Used once: a path released and discovered again later in this run is a new file.
+        resumePositions?[input.path] = nil
+        resumePositions?[input.canonicalPath] = nil
+        guard let saved = found, saved.offset >= 0,
+            (0...Fingerprint.maximumLength).contains(saved.fingerprintLength)
+        else {
             if input.startsAtTail {
                 do {
                     current.seekToTail(size: try current.status().size)

@@ -42,6 +42,10 @@ public protocol TailerEvents: AnyObject {
     /// The input is released.
     func closed(_ input: InputID)
 
+    /// The input for `path` is released, opened or not (``closed(_:)`` comes only for inputs
+    /// that were opened): the path may be discovered again later as a new input.
+    func released(_ input: InputID, path: String)
+
     /// Something failed. Reported once per distinct error and input until the input succeeds
     /// again; `input` is nil for failures not tied to one input (a glob, the inotify set-up).
     func failed(_ input: InputID?, error: SystemError)
@@ -53,5 +57,6 @@ extension TailerEvents {
     public func truncated(_ input: InputID, possiblyMissed: UInt64) {}
     public func endOfFile(_ input: InputID) {}
     public func closed(_ input: InputID) {}
+    public func released(_ input: InputID, path: String) {}
     public func failed(_ input: InputID?, error: SystemError) {}
 }

@@ -91,6 +91,26 @@ import Testing
         #expect(summary.skippedFamilies == ["logmetrics_http_request_duration_seconds"])
     }
 
+    /// A file edited by hand that still decodes: series with other label names, native spans
+    /// that do not cover their deltas. Nothing traps; what does not fit is left out.
+    @Test func handEditedFamiliesAreCheckedNotTrusted() throws {
+        let original = Pipeline(schema: try Self.schema(), shards: 1)
+        Self.feed(original, [Self.line("a", code: 200, duration: 3), Self.line("b", code: 500, duration: 40)])
+        var families = original.snapshot(now: 1, includeCreated: true, includeNative: true).families.compactMap(
+            SavedFamily.init)
+        let requests = try #require(families.firstIndex { $0.name == "logmetrics_http_requests" })
+        families[requests].seriesLabelNames = families[requests].labelValues.indices.map { k in
+            k == 0 ? families[requests].labelNames + ["extra"] : families[requests].labelNames
+        }
+        families[requests].labelValues[0].append("x")
+        let duration = try #require(families.firstIndex { $0.name == "logmetrics_http_request_duration_seconds" })
+        families[duration].histogram?.native?[0]?.positiveSpans = [[0, 4_000_000_000]]
+        let restored = Pipeline(schema: try Self.schema(), shards: 1)
+        restored.restore(MetricSnapshot(families: families.compactMap { $0.snapshot() }))
+        let snapshot = restored.snapshot(now: 1, includeNative: true)
+        #expect(snapshot.families.first { $0.name == "logmetrics_http_requests" }?.seriesCount == 1)
+    }
+
     @Test func aCorruptFileIsSetAsideNotFatal() throws {
         let store = CheckpointStore(directory: directory)
         try "{ not json".write(toFile: store.path, atomically: false, encoding: .utf8)

@@ -127,6 +127,60 @@ import Testing
         #expect(second.text == "2\na new file\n")
     }
 
+    /// A saved position applies to the first file of its path in this run, not to one that
+    /// comes back after the input was released.
+    @Test func aPositionIsUsedOnce() {
+        let log = dir.file("0.log")
+        append(log, "1\n")
+        let (_, saved) = session([dir.file("*.log")])
+        append(log, "2\n")
+        let recorder = Recorder()
+        let tailer = Tailer(
+            patterns: [dir.file("*.log")], configuration: steppedConfiguration(), events: recorder, clock: clock)
+        tailer.resume(from: saved)
+        pollUntilQuiet(tailer)
+        #expect(recorder.text == "2\n")
+        // Renamed away (drained, released), and a new file under the old name later.
+        rename(log, dir.file("0.log.20240101-120000"))
+        for _ in 0..<3 {
+            clock.advance(by: .seconds(11))
+            pollUntilQuiet(tailer)
+        }
+        append(log, "3\n")
+        pollUntilQuiet(tailer)
+        let all = recorder.bytes.keys.sorted().map { recorder.text($0) }.joined()
+        #expect(recorder.events.contains(.closed(InputID(rawValue: 1))), "\(recorder.events)")
+        #expect(all == "2\n3\n", "the rotated file was not read again from the saved offset")
+    }
+
+    /// An empty file's fingerprint matches anything, so it must not pick a compressed file.
+    @Test func anEmptyFingerprintDoesNotChooseACompressedGeneration() {
+        let log = dir.file("0.log")
+        _ = system("touch '\(log)'")
+        let (_, saved) = session([log])
+        append(log, "already counted elsewhere\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        append(log, "new\n")
+        #expect(system("gzip '\(dir.file("0.log.20240101-120000"))'") == 0)
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "new\n")
+    }
+
+    /// A hand-edited state file: a negative offset or fingerprint length is no position at all.
+    @Test func nonsensePositionsAreIgnored() {
+        let log = dir.file("access.log")
+        append(log, "1\n2\n")
+        let (_, saved) = session([log])
+        var bad = saved[0]
+        bad.offset = -5
+        var worse = saved[0]
+        worse.fingerprintLength = -3
+        for position in [bad, worse] {
+            let (second, _) = session([log], resumingFrom: [position])
+            #expect(second.text == "1\n2\n")
+        }
+    }
+
     @Test func aCompressedFileWithoutKubeletsNameCannotBeResumedAndSaysSo() {
         let log = dir.file("access.log")
         append(log, "1\n")

@@ -200,18 +200,23 @@ public final class RouteMatcher: @unchecked Sendable {
     /// Path -> the first regular expression (by position in `regexRules`) that matches it, or
     /// ``noRegexMatches``. Evaluating a regular expression needs a `String` of the path, an
     /// allocation per line; paths that reach the regular expressions repeat (probes, paths no
-    /// other rule knows), so each is evaluated once. Bounded: emptied when it holds 8,192 paths.
+    /// other rule knows), so each is evaluated once. Bounded: paths of at most 512 bytes, emptied
+    /// when it holds 8,192 of them.
     private let regexResults = ByteTable()
     private static let noRegexMatches = UInt32.max - 1
 
     private func matchRegexes(_ path: UnsafeBufferPointer<UInt8>, hash: UInt64, _ request: Request, _ best: inout Int) {
-        var first = regexResults.find(path, hash: hash)
+        // Long paths are not kept: 8,192 of them could hold hundreds of megabytes.
+        let cacheable = path.count <= 512
+        var first = cacheable ? regexResults.find(path, hash: hash) : nil
         if first == nil {
             let text = String(decoding: path, as: UTF8.self)
             let index = regexRules.firstIndex { (try? $0.regex.firstMatch(in: text)) != nil }
-            if regexResults.count >= 8192 { regexResults.removeAll() }
             let value = index.map { UInt32($0) } ?? Self.noRegexMatches
-            regexResults.insert(path, hash: hash, value: value)
+            if cacheable {
+                if regexResults.count >= 8192 { regexResults.removeAll() }
+                regexResults.insert(path, hash: hash, value: value)
+            }
             first = value
         }
         guard let first, first != Self.noRegexMatches else { return }
