@@ -192,8 +192,13 @@ func total(_ exposition: String, _ name: String = "logmetrics_http_requests_tota
         for reload in 0..<12 {
             try configurations[reload % 3].write(to: config, atomically: true, encoding: .utf8)
             server.signal(SIGHUP)
-            usleep(60_000)
-            _ = try look()
+            // One at a time: signals sent faster than they are handled may arrive as one.
+            let done = reload + 1
+            _ = try server.scrape { body in
+                _ = try? look()
+                let counts = samples(body, "logmetrics_config_reloads_total").map(\.1).reduce(0, +)
+                return counts >= Double(done)
+            }
         }
         let body = try server.scrape { _ in (try? look()).map { total($0) == Double(batches * 600) } ?? false }
         #expect(total(body) == Double(batches * 600))
