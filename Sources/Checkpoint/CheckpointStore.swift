@@ -1,4 +1,5 @@
 import Foundation
+import Tailer
 
 #if canImport(Glibc)
     import Glibc
@@ -41,7 +42,7 @@ public struct CheckpointStore: Sendable {
                 let data = try Data(contentsOf: URL(fileURLWithPath: candidate))
                 let checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data)
                 guard checkpoint.version == Checkpoint.currentVersion else {
-                    throw CheckpointError(
+                    throw SystemError(
                         "read", path: candidate, errno: 0,
                         reason: "version \(checkpoint.version), this logmetrics reads \(Checkpoint.currentVersion)")
                 }
@@ -60,36 +61,36 @@ public struct CheckpointStore: Sendable {
     }
 
     /// Writes `checkpoint` atomically and durably (see the type's documentation).
-    public func save(_ checkpoint: Checkpoint) throws(CheckpointError) {
+    public func save(_ checkpoint: Checkpoint) throws(SystemError) {
         let data: Data
         do {
             data = try JSONEncoder().encode(checkpoint)
         } catch {
-            throw CheckpointError("encode", path: path, errno: 0, reason: "\(error)")
+            throw SystemError("encode", path: path, errno: 0, reason: "\(error)")
         }
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CheckpointError("open", path: temporaryPath, errno: errno) }
-        var failure: CheckpointError?
+        guard fd >= 0 else { throw SystemError("open", path: temporaryPath, errno: errno) }
+        var failure: SystemError?
         data.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
                 let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    failure = CheckpointError("write", path: temporaryPath, errno: errno)
+                    failure = SystemError("write", path: temporaryPath, errno: errno)
                     return
                 }
                 offset += n
             }
         }
-        if failure == nil && fsync(fd) != 0 { failure = CheckpointError("fsync", path: temporaryPath, errno: errno) }
+        if failure == nil && fsync(fd) != 0 { failure = SystemError("fsync", path: temporaryPath, errno: errno) }
         close(fd)
         if let failure {
             unlink(temporaryPath)
             throw failure
         }
         guard rename(temporaryPath, path) == 0 else {
-            let error = CheckpointError("rename", path: path, errno: errno)
+            let error = SystemError("rename", path: path, errno: errno)
             unlink(temporaryPath)
             throw error
         }
@@ -99,25 +100,5 @@ public struct CheckpointStore: Sendable {
             _ = fsync(directoryDescriptor)
             close(directoryDescriptor)
         }
-    }
-}
-
-/// Why a checkpoint could not be read or written.
-public struct CheckpointError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var operation: String
-    public var path: String
-    public var errno: Int32
-    public var reason: String?
-
-    public init(_ operation: String, path: String, errno: Int32, reason: String? = nil) {
-        self.operation = operation
-        self.path = path
-        self.errno = errno
-        self.reason = reason
-    }
-
-    public var description: String {
-        let cause = reason ?? String(cString: strerror(errno))
-        return "\(operation) \(path): \(cause)"
     }
 }
