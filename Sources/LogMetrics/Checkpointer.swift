@@ -9,17 +9,23 @@ import Tailer
 ///
 /// A checkpoint pauses every file worker between two reads (each parks in its tailer's periodic
 /// callback, where every byte read has been counted), takes their read positions and a snapshot
-/// of the counters, writes both to the state directory in one atomic file, and lets the workers
-/// go on. A scrape is answered from the snapshot of a checkpoint no older than
-/// ``minimumInterval`` (taking a new one if needed), so Prometheus never sees a value that a
-/// crash could take back: after `kill -9` and a restart the counters go on from a value at least
-/// as high as any scraped, and reading resumes at the positions that produced it.
+/// of the counters, lets the workers go on, and writes both to the state directory in one atomic
+/// file. Checkpoints are taken on their own thread, when asked: on an interval, at exit, and for
+/// scrapes.
 ///
-/// When a checkpoint cannot be written (disk full, read-only), the scrape is still answered
-/// with fresh values, the failure is logged and counted, and the next checkpoint tries again.
+/// A scrape is answered with the snapshot of the last checkpoint *written*. If that is older than
+/// ``minimumInterval``, the scrape asks for a new one and waits for it up to
+/// ``scrapeWait``; past that (a slow disk) it is answered with the last one written, older but
+/// durable. So Prometheus never sees a value that a crash could take back: after `kill -9` and a
+/// restart the counters go on from a value at least as high as any scraped, and reading resumes
+/// at the positions that produced it.
+///
+/// When a checkpoint cannot be written (disk full, read-only), scrapes are answered with the
+/// fresh values it held (there is nothing durable to be consistent with), the failure is logged
+/// and counted, and the next checkpoint tries again.
 final class Checkpointer: @unchecked Sendable {
     // @unchecked Sendable: the mutable state is guarded by `condition` (workers, rounds,
-    // positions) or `serial` (the cached snapshot and counts).
+    // positions), `work` (requests, the last checkpoint) or `outcomes`.
 
     let store: CheckpointStore
     let current: Current
@@ -40,9 +46,19 @@ final class Checkpointer: @unchecked Sendable {
         var takenAt: Double
     }
 
-    /// One checkpoint at a time; holds the last snapshot and the outcome counts.
-    private let serial = Mutex<(last: Served?, written: UInt64, failed: UInt64, lastWrite: Double)>(
-        (nil, 0, 0, -1))
+    /// How long a scrape waits for the checkpoint it asked for.
+    let scrapeWait: Double = 1
+
+    /// Requests and results, between scrapes, the interval timer and the checkpoint thread.
+    private let work = NSCondition()
+    private var requested = 0
+    private var completed = 0
+    private var last: Served?
+    private var threadStopped = false
+    private var thread: Thread?
+
+    /// Outcome counts, for the self metrics.
+    private let outcomes = Mutex<(written: UInt64, failed: UInt64, lastWrite: Double)>((0, 0, -1))
 
     init(store: CheckpointStore, current: Current, minimumInterval: Double) {
         self.store = store
@@ -54,6 +70,49 @@ final class Checkpointer: @unchecked Sendable {
         condition.lock()
         self.workers = workers
         condition.unlock()
+    }
+
+    /// Starts the checkpoint thread (after the workers).
+    func start() {
+        let thread = Thread { [self] in runCheckpoints() }
+        thread.stackSize = 1 << 20
+        self.thread = thread
+        thread.start()
+    }
+
+    private func runCheckpoints() {
+        while true {
+            work.lock()
+            while requested == completed && !threadStopped { work.wait() }
+            if threadStopped {
+                work.unlock()
+                return
+            }
+            let target = requested
+            work.unlock()
+            let served = takeCheckpoint()
+            work.lock()
+            if let served { last = served }
+            completed = target
+            work.broadcast()
+            work.unlock()
+        }
+    }
+
+    /// Asks for a checkpoint and waits for it up to `timeout` seconds; returns the last one
+    /// taken by then (the new one, or an older one), nil if there has never been one.
+    @discardableResult
+    func requestCheckpoint(wait timeout: Double = 0) -> MetricSnapshot? {
+        work.lock()
+        defer { work.unlock() }
+        requested += 1
+        let wanted = requested
+        work.broadcast()
+        let deadline = Date().addingTimeInterval(timeout)
+        while completed < wanted && !threadStopped {
+            if !work.wait(until: deadline) { break }
+        }
+        return last?.snapshot
     }
 
     // MARK: Worker side
@@ -109,51 +168,42 @@ final class Checkpointer: @unchecked Sendable {
         return body(positions)
     }
 
-    /// Takes and writes a checkpoint now; returns its snapshot (every family, with native
-    /// histograms, exemplars and creation times), or nil when the workers could not be paused.
-    @discardableResult
-    func checkpoint() -> MetricSnapshot? {
-        serial.withLock { serial in
-            guard let served = takeCheckpoint(&serial) else { return nil }
-            serial.last = served
-            return served.snapshot
-        }
-    }
-
-    private func takeCheckpoint(
-        _ serial: inout (last: Served?, written: UInt64, failed: UInt64, lastWrite: Double)
-    ) -> Served? {
+    /// Pauses the workers for a snapshot, then writes it with their positions. Nil when the
+    /// workers could not all be paused.
+    private func takeCheckpoint() -> Served? {
         let taken: (MetricSnapshot, [SavedPosition])? = paused { positions in
             let snapshot = current.get.pipeline.snapshot(
                 includeCreated: true, includeExemplars: true, includeNative: true)
             return (snapshot, positions)
         }
         guard let (snapshot, positions) = taken else {
-            serial.failed &+= 1
+            outcomes.withLock { $0.failed &+= 1 }
             log("logmetrics: checkpoint skipped")
             return nil
         }
-        write(snapshot, positions, &serial)
+        write(snapshot, positions)
         return Served(snapshot: snapshot, takenAt: monotonicSeconds())
     }
 
-    private func write(
-        _ snapshot: MetricSnapshot, _ positions: [SavedPosition],
-        _ serial: inout (last: Served?, written: UInt64, failed: UInt64, lastWrite: Double)
-    ) {
+    private func write(_ snapshot: MetricSnapshot, _ positions: [SavedPosition]) {
         let checkpoint = Checkpoint(
             writtenAt: snapshot.timestamp, positions: positions,
             families: snapshot.families.compactMap(SavedFamily.init))
         do {
             try store.save(checkpoint)
-            serial.written &+= 1
-            serial.lastWrite = snapshot.timestamp
+            outcomes.withLock {
+                $0.written &+= 1
+                $0.lastWrite = snapshot.timestamp
+            }
         } catch {
-            serial.failed &+= 1
-            // Once per failure streak is enough for the log (the first write, or the first after
-            // one that worked); the counter has every one.
-            if serial.lastWrite != 0 { log("logmetrics: checkpoint not written: \(error)") }
-            serial.lastWrite = 0
+            let first = outcomes.withLock { outcomes -> Bool in
+                outcomes.failed &+= 1
+                // Logged once per failure streak (the first write, or the first after one that
+                // worked); the counter has every one.
+                defer { outcomes.lastWrite = 0 }
+                return outcomes.lastWrite != 0
+            }
+            if first { log("logmetrics: checkpoint not written: \(error)") }
         }
     }
 
@@ -164,37 +214,35 @@ final class Checkpointer: @unchecked Sendable {
         stopping = true
         condition.broadcast()
         condition.unlock()
+        work.lock()
+        threadStopped = true
+        work.broadcast()
+        work.unlock()
     }
 
     /// The last checkpoint, when the workers have stopped: their final positions and the
     /// counters as they are.
     func finalCheckpoint() {
         beginStopping()
+        while let thread, !thread.isFinished { usleep(1_000) }
         condition.lock()
         let workers = self.workers
         condition.unlock()
         let positions = workers.flatMap(\.finalPositions)
-        serial.withLock { serial in
-            let snapshot = current.get.pipeline.snapshot(
-                includeCreated: true, includeExemplars: true, includeNative: true)
-            write(snapshot, positions, &serial)
-        }
+        let snapshot = current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
+        write(snapshot, positions)
     }
 
-    /// What a scrape in `format` is answered with: the snapshot of a checkpoint at most
-    /// ``minimumInterval`` old, trimmed to what the format carries.
+    /// What a scrape in `format` is answered with: the snapshot of the last checkpoint written,
+    /// renewed first if it is older than ``minimumInterval``, trimmed to what the format carries.
     func served(_ format: ExpositionFormat) -> MetricSnapshot {
-        let snapshot: MetricSnapshot = serial.withLock { serial in
-            if let last = serial.last, monotonicSeconds() - last.takenAt < minimumInterval { return last.snapshot }
-            if let served = takeCheckpoint(&serial) {
-                serial.last = served
-                return served.snapshot
-            }
-            // Not paused in time: the last checkpoint's values are older but durable; only
-            // before the first one are fresh values served (nothing scraped can be lost then).
-            if let last = serial.last { return last.snapshot }
-            return current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
-        }
+        work.lock()
+        let recent = last.flatMap { monotonicSeconds() - $0.takenAt < minimumInterval ? $0.snapshot : nil }
+        work.unlock()
+        let snapshot =
+            recent ?? requestCheckpoint(wait: scrapeWait)
+            // No checkpoint yet at all: nothing durable to stay behind.
+            ?? current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
         let created = current.get.compiled.configuration.createdTimestamps
         var trimmed = snapshot
         for k in trimmed.families.indices {
@@ -210,7 +258,7 @@ final class Checkpointer: @unchecked Sendable {
 
     /// `logmetrics_checkpoints_total{result}` and the time of the last one written.
     var families: [MetricFamilySnapshot] {
-        let (written, failed, lastWrite) = serial.withLock { ($0.written, $0.failed, $0.lastWrite) }
+        let (written, failed, lastWrite) = outcomes.withLock { ($0.written, $0.failed, $0.lastWrite) }
         return [
             MetricFamilySnapshot(
                 name: "logmetrics_checkpoints",

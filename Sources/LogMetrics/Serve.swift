@@ -127,8 +127,11 @@ struct Serve: AsyncParsableCommand {
                 return snapshot
             },
             isReady: { true })
-        // Readers first: a scrape with --state-dir waits for them to pause.
+        // Readers first: a checkpoint pauses them. With --state-dir the first checkpoint is
+        // taken before the first scrape can come, so that every scrape has one to be served from.
         for reader in readers { reader.start() }
+        checkpointer?.start()
+        checkpointer?.requestCheckpoint(wait: 10)
         let bound = try await server.start()
         log("logmetrics: serving metrics on http://\(address.display(port: bound.port ?? address.port))/metrics")
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
@@ -243,7 +246,7 @@ final class Maintenance: Reader, @unchecked Sendable {
             sinceCheckpoint += 0.1
             if let checkpointer, sinceCheckpoint >= checkpointInterval {
                 sinceCheckpoint = 0
-                checkpointer.checkpoint()
+                checkpointer.requestCheckpoint()
             }
             guard sinceExpiry >= 60 else { continue }
             sinceExpiry = 0

@@ -1,3 +1,5 @@
+import CFileBirth
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -34,11 +36,17 @@ final class FileWatcher {
     var modificationTime: Int64
     /// Set once the file is known to be deleted (no links left).
     var isDeleted = false
+    /// kubelet generations that came after this file and were compressed before the tailer
+    /// opened them, to read once this file is finished.
+    var compressedAfter: [String] = []
     /// When reading first found nothing new, for the rotation wait; nil while data flows.
     var idleSince: MonotonicInstant?
 
+    /// When the file was created (nanoseconds since the epoch), if the file system says.
+    let birth: Int64?
+
     var identity: FileIdentity {
-        FileIdentity(device: key.device, inode: key.inode, fingerprint: fingerprint)
+        FileIdentity(device: key.device, inode: key.inode, fingerprint: fingerprint, birth: birth)
     }
 
     /// Bytes known to be in the file and not read yet.
@@ -53,6 +61,8 @@ final class FileWatcher {
         self.fingerprintIsComplete = complete
         self.largestSize = status.size
         self.modificationTime = status.modificationTime
+        let birth = cfilebirth_nanoseconds(descriptor)
+        self.birth = birth >= 0 ? birth : nil
     }
 
     deinit {

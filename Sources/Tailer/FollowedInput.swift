@@ -94,6 +94,9 @@ final class FollowedInput {
         return (try? entry.fingerprint.matches(descriptor: file.descriptor, path: file.path)) ?? false
     }
 
+    /// Fingerprints of the files read and closed, newest last.
+    var finishedFingerprints: [Fingerprint] { finished.map(\.fingerprint) }
+
     func rememberFinished(_ file: FileWatcher) {
         // A deleted file cannot come back: a file with its inode later is a new one.
         guard !file.isDeleted else { return }

@@ -156,7 +156,9 @@ extension Tailer {
             // Rotation: the open files are read to their ends first, then any generation that
             // had the name in between, then this one. The rotation wait counts from now.
             input.generations[0].idleSince = nil
-            for sibling in generationsBetween(input, excluding: watcher.key) { adopt(sibling, by: input) }
+            let between = generationsBetween(input, excluding: watcher.key)
+            noteCompressedGenerations(after: input.generations.last, before: between.first ?? watcher, of: input)
+            for sibling in between { adopt(sibling, by: input) }
             adopt(watcher, by: input)
         }
         input.needsRead = true

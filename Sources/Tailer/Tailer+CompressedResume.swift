@@ -33,20 +33,66 @@ extension Tailer {
             name.hasPrefix(base + ".") && name.hasSuffix(".gz")
                 && KubernetesLogPath.rotationSuffix(of: String(name.dropLast(3))) != nil
         }.sorted()
+        let paths = compressed.map { joinPath(directory, $0) }
         let wanted = saved.identity.fingerprint
-        // An empty fingerprint (the file was empty when saved) matches anything: no evidence.
-        guard wanted.length > 0 else { return nil }
-        // Newest first: if two generations began alike, replaying fewer is the safer mistake.
-        for (index, name) in compressed.enumerated().reversed() {
-            let path = joinPath(directory, name)
-            if let prefix = Self.decompressedPrefix(path, count: wanted.length), prefix.count == wanted.length,
-                prefix.withUnsafeBytes({ wanted.matches(prefix: $0) })
-            {
-                return CompressedCatchUp(
-                    files: compressed[index...].map { joinPath(directory, $0) }, skip: saved.offset)
-            }
+        if wanted.length > 0 {
+            // Newest first: if two generations began alike, replaying fewer is the safer mistake.
+            guard let index = paths.indices.reversed().first(where: { Self.begins(paths[$0], with: wanted) })
+            else { return nil }
+            return CompressedCatchUp(files: Array(paths[index...]), skip: saved.offset)
         }
-        return nil
+        // The file was empty when saved, so its fingerprint matches anything: find it as the
+        // generation after the one read before it...
+        if let previous = saved.previousFingerprint, previous.length > 0 {
+            guard let index = paths.indices.reversed().first(where: { Self.begins(paths[$0], with: previous) })
+            else { return nil }
+            return CompressedCatchUp(files: Array(paths[(index + 1)...]), skip: 0)
+        }
+        // ...or, when it was the input's first, as what was compressed after the position was
+        // taken: no file written later can have been read.
+        guard let savedAt = saved.savedAt else { return nil }
+        let cutoff = Int64(savedAt * 1e9)
+        let later = paths.filter { ((try? FileStatus.of(path: $0))?.modificationTime ?? 0) > cutoff }
+        return later.isEmpty ? nil : CompressedCatchUp(files: later, skip: 0)
+    }
+
+    /// At a rotation noticed late: kubelet generations rotated after `older` (an open file, now
+    /// under its rotated name) and before `newer`, already compressed, so that no uncompressed
+    /// sibling holds them. They are read once `older` is finished. Generations already read
+    /// (by fingerprint) are left out.
+    func noteCompressedGenerations(after older: FileWatcher?, before newer: FileWatcher, of input: FollowedInput) {
+        guard let older else { return }
+        let directory = directoryName(input.canonicalPath)
+        let base = baseName(input.canonicalPath)
+        guard let names = try? directoryEntries(directory) else { return }
+        // The older file's rotated name; if it was compressed too (it is still open, so still
+        // readable), the compressed file that begins like it tells its timestamp.
+        var olderStamp = KubernetesLogPath.rotationSuffix(of: baseName(older.path))
+        if olderStamp == nil, older.fingerprint.length > 0 {
+            olderStamp =
+                names.filter { $0.hasPrefix(base + ".") && $0.hasSuffix(".gz") }
+                .first { Self.begins(joinPath(directory, $0), with: older.fingerprint) }
+                .flatMap { KubernetesLogPath.rotationSuffix(of: String($0.dropLast(3))) }
+        }
+        guard let olderStamp else { return }
+        let newerStamp = KubernetesLogPath.rotationSuffix(of: baseName(newer.path))
+        let finished = input.finishedFingerprints + [older.fingerprint]
+        let missed = names.filter { name in
+            guard name.hasPrefix(base + ".") && name.hasSuffix(".gz"),
+                let stamp = KubernetesLogPath.rotationSuffix(of: String(name.dropLast(3)))
+            else { return false }
+            return stamp > olderStamp && (newerStamp.map { stamp < $0 } ?? true)
+        }.sorted().map { joinPath(directory, $0) }.filter { path in
+            !finished.contains { $0.length > 0 && Self.begins(path, with: $0) }
+        }
+        older.compressedAfter += missed
+    }
+
+    /// Whether the decompressed start of the gzip file at `path` has `fingerprint`.
+    static func begins(_ path: String, with fingerprint: Fingerprint) -> Bool {
+        guard let prefix = decompressedPrefix(path, count: fingerprint.length), prefix.count == fingerprint.length
+        else { return false }
+        return prefix.withUnsafeBytes { fingerprint.matches(prefix: $0) }
     }
 
     /// The first `count` decompressed bytes of a gzip file (fewer if it is shorter).

@@ -75,6 +75,9 @@ extension Tailer {
         input.lastFinishedModificationTime = finished.modificationTime
         statisticsDirty = true
         events.endOfFile(input.id)
+        if !finished.compressedAfter.isEmpty {
+            deliver(CompressedCatchUp(files: finished.compressedAfter, skip: 0), to: input)
+        }
         if let next = input.generations.first {
             input.counters.rotations &+= 1
             events.rotated(input.id, path: next.path, identity: next.identity)

@@ -38,9 +38,14 @@ extension Tailer {
     /// of a rotation this is the older file (read first after a restart too). FIFOs and inputs
     /// with no file open have none.
     public func savedPositions() -> [SavedPosition] {
-        inputs.compactMap { input in
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let savedAt = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+        return inputs.compactMap { input in
             guard !input.isReleased, let file = input.generations.first, file.kind == .regular else { return nil }
-            return SavedPosition(path: input.path, identity: file.identity, offset: file.lineStartOffset)
+            return SavedPosition(
+                path: input.path, identity: file.identity, offset: file.lineStartOffset,
+                previous: input.lastIdentity?.fingerprint, savedAt: savedAt)
         }
     }
 
@@ -64,7 +69,7 @@ extension Tailer {
             return [current]
         }
         let wanted = saved.identity
-        if current.key == wanted.key {
+        if current.key == wanted.key && wanted.sameBirth(as: current.identity) {
             do {
                 let size = try current.status().size
                 if try wanted.fingerprint.matches(descriptor: current.descriptor, path: current.path) {
@@ -84,7 +89,7 @@ extension Tailer {
         do {
             if let found = try rotatedSiblings(of: input.canonicalPath).first(where: { $0.status.key == wanted.key }) {
                 let old = try FileWatcher.open(path: found.path)
-                if old.key == wanted.key,
+                if old.key == wanted.key, wanted.sameBirth(as: old.identity),
                     try wanted.fingerprint.matches(descriptor: old.descriptor, path: old.path)
                 {
                     old.seek(to: min(saved.offset, found.status.size), lineStart: true)

@@ -153,17 +153,71 @@ import Testing
         #expect(all == "2\n3\n", "the rotated file was not read again from the saved offset")
     }
 
-    /// An empty file's fingerprint matches anything, so it must not pick a compressed file.
-    @Test func anEmptyFingerprintDoesNotChooseACompressedGeneration() {
+    /// A file empty when its position was saved has no fingerprint to find it by. If it is found
+    /// only compressed, it is the generation after the one read before it.
+    @Test func anEmptySavedFileIsFoundAfterThePreviousGeneration() {
         let log = dir.file("0.log")
+        append(log, "read before\n")
+        let recorder = Recorder()
+        let tailer = Tailer(patterns: [log], configuration: steppedConfiguration(), events: recorder, clock: clock)
+        pollUntilQuiet(tailer)
+        // Rotated; the new file is empty when the position is taken.
+        rename(log, dir.file("0.log.20240101-120000"))
+        _ = system("touch '\(log)'")
+        for _ in 0..<3 {
+            clock.advance(by: .seconds(6))
+            pollUntilQuiet(tailer)
+        }
+        let saved = tailer.savedPositions()
+        #expect(saved.first?.fingerprintLength == 0)
+        #expect(saved.first?.previousFingerprint != nil)
+        tailer.close()
+        // While stopped: the empty file fills, is rotated, and both old generations are gzipped.
+        append(log, "unread\n")
+        rename(log, dir.file("0.log.20240101-120010"))
+        append(log, "current\n")
+        #expect(
+            system("gzip '\(dir.file("0.log.20240101-120000"))' '\(dir.file("0.log.20240101-120010"))'") == 0)
+        let (second, _) = session([log], resumingFrom: saved)
+        #expect(second.text == "unread\ncurrent\n")
+    }
+
+    /// The input's first file, empty when saved: what was compressed after the position was
+    /// taken was written after it, so it is unread.
+    @Test func anEmptyFirstFileIsFoundByWhatWasCompressedAfterTheSave() {
+        let log = dir.file("0.log")
+        append(log, "older, never followed\n")
+        rename(log, dir.file("0.log.20240101-115950"))
+        #expect(system("gzip '\(dir.file("0.log.20240101-115950"))'") == 0)
         _ = system("touch '\(log)'")
         let (_, saved) = session([log])
-        append(log, "already counted elsewhere\n")
+        usleep(20_000)  // a later modification time than the position's
+        append(log, "unread\n")
         rename(log, dir.file("0.log.20240101-120000"))
         append(log, "new\n")
         #expect(system("gzip '\(dir.file("0.log.20240101-120000"))'") == 0)
         let (second, _) = session([log], resumingFrom: saved)
-        #expect(second.text == "new\n")
+        #expect(second.text == "unread\nnew\n")
+    }
+
+    /// An empty file has no fingerprint; where the file system records birth times, a new file
+    /// that got the saved inode is still told apart from it.
+    @Test func aReusedInodeOfAnEmptyFileIsToldApartByBirthTime() throws {
+        let log = dir.file("0.log")
+        _ = system("touch '\(log)'")
+        let (_, saved) = session([log])
+        guard let birth = saved.first?.birth else { return }  // no birth times here: nothing to check
+        usleep(20_000)
+        append(log, "unread\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        append(log, "new\n")
+        #expect(system("gzip '\(dir.file("0.log.20240101-120000"))'") == 0)
+        var reused = saved[0]
+        let now = try FileStatus.of(path: log)
+        reused.inode = now.key.inode  // the new file got the saved inode number
+        reused.birth = birth - 1_000_000_000  // ...but the saved file was born earlier
+        let (second, _) = session([log], resumingFrom: [reused])
+        #expect(second.text == "unread\nnew\n")
     }
 
     /// A hand-edited state file: a negative offset or fingerprint length is no position at all.

@@ -76,6 +76,27 @@ import Testing
         #expect(tailer.status[0].rotations == 1)
     }
 
+    /// kubelet rotated twice before the tailer looked, and compressed the generation in between:
+    /// it is found compressed, after the open file and before the current one.
+    @Test func aGenerationCompressedBeforeItWasOpenedIsReadFromTheGzip() {
+        let log = dir.file("0.log")
+        append(log, "one\n")
+        let tailer = tailer([log])
+        pollUntilQuiet(tailer)
+        append(log, "two\n")
+        rename(log, dir.file("0.log.20240101-120000"))
+        append(log, "three\n")
+        rename(log, dir.file("0.log.20240101-120010"))
+        append(log, "four\n")
+        #expect(
+            system("gzip '\(dir.file("0.log.20240101-120000"))' '\(dir.file("0.log.20240101-120010"))'") == 0)
+        for _ in 0..<3 {
+            clock.advance(by: .seconds(6))
+            pollUntilQuiet(tailer)
+        }
+        #expect(recorder.text == "one\ntwo\nthree\nfour\n")
+    }
+
     @Test func anEmptyNewFileKeepsTheOldOneOpenUntilTheRotationWaitPasses() {
         let log = dir.file("app.log")
         append(log, "1\n")

@@ -56,7 +56,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def get(url, timeout=2):
+def get(url, timeout=10):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read().decode()
 
@@ -288,7 +288,12 @@ def main():
         got = {}
         last, still_since = -1, time.monotonic()
         while time.monotonic() < deadline:
-            got = samples(get(f"http://{LOCAL}:{port}/metrics"))
+            try:
+                got = samples(get(f"http://{LOCAL}:{port}/metrics"))
+            except OSError as e:
+                log(f"scrape failed ({e}); trying again")
+                time.sleep(0.5)
+                continue
             parsed = got.get('logmetrics_lines_total{result="parsed"}', 0)
             if parsed >= want:
                 break
