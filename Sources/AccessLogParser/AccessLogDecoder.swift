@@ -46,15 +46,37 @@ public final class AccessLogDecoder {
     /// Bytes fed but not yet part of a complete line (an unfinished last line).
     public var pendingBytes: Int { framer.carryCount }
 
+    /// Input bytes fed before the current chunk, and where the last complete line ended.
+    private var fed: Int64 = 0
+    private var lineEnd: Int64 = 0
+    /// Per stream, where the line that began the pending partial record started.
+    private var partialStarts: [Int64?] = [nil, nil]
+
+    /// How many bytes before the end of the last complete line the oldest pending partial
+    /// record (CRI `P`, a docker split) began; 0 when none is pending. A read position that is to
+    /// be resumed from later must go back this far, or the record's first parts would be skipped
+    /// and its last one read alone.
+    public var bytesSincePendingPartial: Int64 {
+        guard let start = partialStarts.compactMap({ $0 }).min() else { return 0 }
+        return lineEnd - start
+    }
+
     /// Decodes `chunk`, the next bytes of the input, handing each record to `sink`.
     public func feed<Sink: AccessRecordSink>(_ chunk: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         var cursor = 0
-        while let line = framer.next(in: chunk, cursor: &cursor) {
+        while true {
+            let lineStart = lineEnd
+            let wasEmpty = (partials[0].isEmpty, partials[1].isEmpty)
+            guard let line = framer.next(in: chunk, cursor: &cursor) else { break }
             switch line {
             case .line(let bytes): decodeLine(bytes, into: &sink)
             case .oversized: finishLine(.oversized, UnsafeBufferPointer(start: nil, count: 0), into: &sink)
             }
+            lineEnd = fed &+ Int64(cursor)
+            if partials[0].isEmpty { partialStarts[0] = nil } else if wasEmpty.0 { partialStarts[0] = lineStart }
+            if partials[1].isEmpty { partialStarts[1] = nil } else if wasEmpty.1 { partialStarts[1] = lineStart }
         }
+        fed &+= Int64(chunk.count)
     }
 
     /// One file of the input ended (it was rotated away): decodes its last line if that had no
@@ -96,6 +118,8 @@ public final class AccessLogDecoder {
     public func reset() {
         framer.reset()
         partials = [PartialLine(), PartialLine()]
+        partialStarts = [nil, nil]
+        lineEnd = fed
     }
 
     func finishLine<Sink: AccessRecordSink>(

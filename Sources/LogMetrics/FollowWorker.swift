@@ -101,6 +101,11 @@ final class IngestEvents: TailerEvents {
         onRelease(path)
     }
 
+    /// How far a saved position of `input` must go back for its pending partial record.
+    func rewind(_ input: InputID) -> Int64 {
+        ingests[input]?.decoder.bytesSincePendingPartial ?? 0
+    }
+
     func failed(_ input: InputID?, error: SystemError) {
         log("logmetrics: \(error)")
     }
@@ -112,6 +117,7 @@ final class FollowWorker: Reader, @unchecked Sendable {
     // other threads use `control`, `statistics` and, after `join()`, `finalPositions`.
     let index: Int
     let tailer: Tailer
+    let events: IngestEvents
     let checkpointer: Checkpointer?
     private let lastPositions = Mutex<[SavedPosition]>([])
 
@@ -125,6 +131,7 @@ final class FollowWorker: Reader, @unchecked Sendable {
         let events = IngestEvents(current: current, shardIndex: shardIndex) { path in
             assignment.release(path, by: index)
         }
+        self.events = events
         tailer = Tailer(
             pathProvider: AssignedPathProvider(
                 base: GlobPathProvider(patterns: patterns), worker: index, assignment: assignment),
@@ -140,9 +147,9 @@ final class FollowWorker: Reader, @unchecked Sendable {
 
     override func run() {
         tailer.run { [self] in
-            checkpointer?.park(worker: index) { tailer.savedPositions() }
+            checkpointer?.park(worker: index) { tailer.savedPositions(rewinding: events.rewind) }
         }
-        lastPositions.withLock { $0 = tailer.savedPositions() }
+        lastPositions.withLock { $0 = tailer.savedPositions(rewinding: events.rewind) }
         tailer.close()
     }
 

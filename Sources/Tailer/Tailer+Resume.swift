@@ -37,14 +37,20 @@ extension Tailer {
     /// ``SavedPosition`` for why offsets stop at the last newline. For an input in the middle
     /// of a rotation this is the older file (read first after a restart too). FIFOs and inputs
     /// with no file open have none.
-    public func savedPositions() -> [SavedPosition] {
+    ///
+    /// - Parameter rewind: per input, how many bytes before its last newline reading must go
+    ///   back to (the caller still holds them as an unfinished multi-line record). Applied when
+    ///   they are all in the current file; otherwise the position stays at the newline.
+    public func savedPositions(rewinding rewind: (InputID) -> Int64 = { _ in 0 }) -> [SavedPosition] {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let savedAt = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
         return inputs.compactMap { input in
             guard !input.isReleased, let file = input.generations.first, file.kind == .regular else { return nil }
+            let back = rewind(input.id)
+            let offset = back > 0 && back <= file.lineStartOffset ? file.lineStartOffset - back : file.lineStartOffset
             return SavedPosition(
-                path: input.path, identity: file.identity, offset: file.lineStartOffset,
+                path: input.path, identity: file.identity, offset: offset,
                 previous: input.lastIdentity?.fingerprint, savedAt: savedAt)
         }
     }

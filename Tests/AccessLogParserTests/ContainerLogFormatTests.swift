@@ -85,6 +85,39 @@ import Testing
         }
     }
 
+    /// Where a resumed reader must start so that a pending partial record is read whole: the
+    /// start of its first `P` line, measured back from the end of the last complete line.
+    @Test func pendingPartialsSayHowFarBackTheyBegan() {
+        let a = istioLine(route: "a")
+        let first = criLine(good)
+        let p1 = criLine(String(a.prefix(100)), tag: "P")
+        let other = criLine("2026-11-20 warning from envoy", stream: "stderr")
+        let p2 = criLine(String(a.dropFirst(100).prefix(300)), tag: "P")
+        let rest = criLine(String(a.dropFirst(400)), tag: "F")
+        for chunk in [1, 7, 1 << 20] {
+            let decoder = AccessLogDecoder(configuration: ParserConfiguration())
+            var sink = CollectingSink()
+            func feed(_ text: String) {
+                let bytes = Array(text.utf8)
+                var offset = 0
+                bytes.withUnsafeBufferPointer { buffer in
+                    while offset < buffer.count {
+                        let end = min(offset + chunk, buffer.count)
+                        decoder.feed(UnsafeBufferPointer(rebasing: buffer[offset..<end]), into: &sink)
+                        offset = end
+                    }
+                }
+            }
+            feed(first)
+            #expect(decoder.bytesSincePendingPartial == 0)
+            feed(p1 + other + p2)
+            #expect(decoder.bytesSincePendingPartial == Int64((p1 + other + p2).utf8.count), "chunk \(chunk)")
+            feed(rest)
+            #expect(decoder.bytesSincePendingPartial == 0)
+            #expect(sink.records.count == 2)
+        }
+    }
+
     @Test func criPartialNeverFollowedByFinal() {
         let cut = String(good.prefix(200))
         let (sink, decoder) = decode(criLine(good) + criLine(cut, tag: "P"))

@@ -208,6 +208,37 @@ func total(_ exposition: String, _ name: String = "logmetrics_http_requests_tota
         #expect(server.stop() == 0)
     }
 
+    /// A CRI record split in `P` parts, killed between its parts: the checkpoint's position goes
+    /// back to its first part, so after the restart it is read whole, once.
+    @Test func aSplitRecordPendingAtAKillIsReadWholeAfterTheRestart() throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lines = try fixtureLines()
+        func cri(_ content: String, _ tag: String) -> String {
+            "2026-12-01T10:00:00.000000001Z stdout \(tag) \(content)\n"
+        }
+        let log = directory.appendingPathComponent("0.log")
+        let state = directory.appendingPathComponent("state")
+        let split = lines[10]
+        try (lines[0..<10].map { cri($0, "F") }.joined() + cri(String(split.prefix(300)), "P"))
+            .write(to: log, atomically: false, encoding: .utf8)
+        let arguments = ["--from", "head", "--state-dir", state.path, log.path]
+        let first = try RunningServer(arguments)
+        let body = try first.scrape { total($0) == 10 }
+        #expect(total(body) == 10)
+        first.signal(SIGKILL)
+        first.process.waitUntilExit()
+        let handle = try FileHandle(forWritingTo: log)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(cri(String(split.dropFirst(300)), "F").utf8))
+        try handle.close()
+        let second = try RunningServer(arguments)
+        let after = try second.scrape { total($0) == 11 }
+        #expect(total(after) == 11)
+        let malformed = samples(after, "logmetrics_lines_total").filter { $0.0["result"] == "malformed" }.map(\.1)
+        #expect(malformed.reduce(0, +) == 0)
+        #expect(second.stop() == 0)
+    }
+
     @Test func standardInputUntilItEnds() throws {
         defer { try? FileManager.default.removeItem(at: directory) }
         let process = Process()
