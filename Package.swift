@@ -51,7 +51,9 @@ let package = Package(
             dependencies: ["AccessLogParser", "Histograms", "Exposition"],
             swiftSettings: hotPathSettings
         ),
-        .target(name: "Tailer", dependencies: ["AccessLogParser", "CZlib"], swiftSettings: hotPathSettings),
+        .target(name: "CFileBirth"),
+        .target(
+            name: "Tailer", dependencies: ["AccessLogParser", "CZlib", "CFileBirth"], swiftSettings: hotPathSettings),
         .target(name: "Kubernetes", dependencies: ["CCurl"]),
         .target(name: "Checkpoint", dependencies: ["Tailer", "Exposition", "Histograms"]),
         .target(
