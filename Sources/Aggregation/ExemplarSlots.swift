@@ -12,7 +12,8 @@ import AccessLogParser
 /// A plain struct over manually managed buffers, so that checking a slot on the per-line path is
 /// two loads with no reference counting; its ``FamilyStore`` owns it and calls ``deallocate()``.
 struct ExemplarSlots {
-    /// Whether the family keeps exemplars at all; when false nothing is ever allocated.
+    /// Whether the family keeps exemplars at all; when false no slot is ever written (and only
+    /// the initial one-slot buffers exist).
     let isEnabled: Bool
 
     /// Longer identifiers are not exemplars: trace ids are 32 hex digits, request ids UUIDs.

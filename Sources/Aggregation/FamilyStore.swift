@@ -20,13 +20,8 @@ final class FamilyStore: @unchecked Sendable {
     /// The latest exemplars, for families that carry them: `width` slots per series.
     var exemplars: ExemplarSlots
 
-    init(width: Int, hasSums: Bool, hasExemplars: Bool = false) {
-        self.width = width
-        self.hasSums = hasSums
-        self.exemplars = ExemplarSlots(enabled: hasExemplars)
-        counts = .allocate(capacity: 1)
-        sums = .allocate(capacity: 1)
-        lastUpdated = .allocate(capacity: 1)
+    convenience init(width: Int, hasSums: Bool, hasExemplars: Bool = false) {
+        self.init(width: width, hasSums: hasSums, exemplars: ExemplarSlots(enabled: hasExemplars))
     }
 
     private init(width: Int, hasSums: Bool, exemplars: ExemplarSlots) {

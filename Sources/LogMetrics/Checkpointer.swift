@@ -168,13 +168,17 @@ final class Checkpointer: @unchecked Sendable {
         return body(positions)
     }
 
+    /// Everything a checkpoint keeps and any format may serve: created times, exemplars and
+    /// native histograms included.
+    private func fullSnapshot() -> MetricSnapshot {
+        current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
+    }
+
     /// Pauses the workers for a snapshot, then writes it with their positions. Nil when the
     /// workers could not all be paused.
     private func takeCheckpoint() -> Served? {
         let taken: (MetricSnapshot, [SavedPosition])? = paused { positions in
-            let snapshot = current.get.pipeline.snapshot(
-                includeCreated: true, includeExemplars: true, includeNative: true)
-            return (snapshot, positions)
+            (fullSnapshot(), positions)
         }
         guard let (snapshot, positions) = taken else {
             outcomes.withLock { $0.failed &+= 1 }
@@ -229,8 +233,7 @@ final class Checkpointer: @unchecked Sendable {
         let workers = self.workers
         condition.unlock()
         let positions = workers.flatMap(\.finalPositions)
-        let snapshot = current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
-        write(snapshot, positions)
+        write(fullSnapshot(), positions)
     }
 
     /// What a scrape in `format` is answered with: the snapshot of the last checkpoint written,
@@ -242,7 +245,7 @@ final class Checkpointer: @unchecked Sendable {
         let snapshot =
             recent ?? requestCheckpoint(wait: scrapeWait)
             // No checkpoint yet at all: nothing durable to stay behind.
-            ?? current.get.pipeline.snapshot(includeCreated: true, includeExemplars: true, includeNative: true)
+            ?? fullSnapshot()
         let created = current.get.compiled.configuration.createdTimestamps
         var trimmed = snapshot
         for k in trimmed.families.indices {
