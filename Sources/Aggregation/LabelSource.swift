@@ -35,6 +35,15 @@ public enum LabelSource: Hashable, Sendable, CustomStringConvertible {
     case input(String)
     /// The value of a logged field, as written (custom labels).
     case field(AccessLogField)
+    /// The pod that has the record's `upstream_host` address, from a ``MetadataLookup``:
+    /// `unknown` when no pod has it (or the pod lacks the label).
+    case destinationPod(PodAttribute)
+    /// A label of the record's destination service (`destination_service_name` in
+    /// `destination_service_namespace`), from a ``MetadataLookup``.
+    case destinationServiceLabel(String)
+    /// The pod whose log the line was read from (a Kubernetes pod log path), from a
+    /// ``MetadataLookup``.
+    case sourcePod(PodAttribute)
 
     public var description: String {
         switch self {
@@ -56,6 +65,9 @@ public enum LabelSource: Hashable, Sendable, CustomStringConvertible {
         case .constant(let value): "constant(\(value))"
         case .input(let name): "input(\(name))"
         case .field(let field): "field(\(field))"
+        case .destinationPod(let attribute): "destination_pod(\(attribute))"
+        case .destinationServiceLabel(let key): "destination_service_label(\(key))"
+        case .sourcePod(let attribute): "source_pod(\(attribute))"
         }
     }
 }

@@ -115,6 +115,9 @@ public final class MetricsSchema: Sendable {
             case .destinationService, .destinationServiceName, .destinationServiceNamespace:
                 wanted = wanted.union([.upstreamCluster, .requestedServerName, .authority])
             case .field(let field): wanted.insert(field)
+            case .destinationPod: wanted.insert(.upstreamHost)
+            case .destinationServiceLabel:
+                wanted = wanted.union([.upstreamCluster, .requestedServerName, .authority])
             default: break
             }
         }
@@ -218,9 +221,11 @@ extension MetricsSchema {
     ///
     /// Labels an access log cannot tell (the peer's canonical service, principals, mTLS) are
     /// `unknown`, as Istio itself reports missing peer metadata. `source_workload` and
-    /// `source_workload_namespace` come from the pod log the line was read from, when known.
+    /// `source_workload_namespace` come from the pod log the line was read from, when known;
+    /// `destination_workload` and `destination_workload_namespace` from the pod behind
+    /// `upstream_host` when `podMetadata` is set (a ``MetadataLookup`` answers them).
     public static func istioFamilies(
-        extraLabels: [FamilyDefinition.Label] = [], slowThresholds: [Int64] = [1000]
+        extraLabels: [FamilyDefinition.Label] = [], slowThresholds: [Int64] = [1000], podMetadata: Bool = false
     ) -> [FamilyDefinition] {
         var milliseconds = BucketLayout.envoyMilliseconds
         for threshold in slowThresholds {
@@ -232,8 +237,8 @@ extension MetricsSchema {
             .init("source_workload", .input("workload")),
             .init("source_workload_namespace", .input("namespace")),
             .init("source_principal", unknown),
-            .init("destination_workload", unknown),
-            .init("destination_workload_namespace", unknown),
+            .init("destination_workload", podMetadata ? .destinationPod(.workload) : unknown),
+            .init("destination_workload_namespace", podMetadata ? .destinationPod(.namespace) : unknown),
             .init("destination_principal", unknown),
             .init("destination_service", .destinationService),
             .init("destination_service_name", .destinationServiceName),

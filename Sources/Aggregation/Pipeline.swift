@@ -9,9 +9,10 @@ public final class Pipeline: Sendable {
     public var schema: MetricsSchema { registry.schema }
 
     public init(
-        schema: MetricsSchema, shards count: Int, monotonic: @escaping @Sendable () -> Double = monotonicSeconds
+        schema: MetricsSchema, shards count: Int, enrichment: (any MetadataLookup)? = nil,
+        monotonic: @escaping @Sendable () -> Double = monotonicSeconds
     ) {
-        let registry = Registry(schema: schema, monotonic: monotonic)
+        let registry = Registry(schema: schema, enrichment: enrichment, monotonic: monotonic)
         self.registry = registry
         self.shards = (0..<max(1, count)).map { _ in Shard(registry: registry) }
     }
@@ -41,22 +42,14 @@ public final class Pipeline: Sendable {
     /// shards are retired: a reader that still holds one finds it retired and moves to the new
     /// shard with the same index. All shards are locked while values move, so no count is lost.
     public func migrate(to schema: MetricsSchema) -> Pipeline {
-        let next = Pipeline(schema: schema, shards: shards.count)
+        let next = Pipeline(schema: schema, shards: shards.count, enrichment: registry.enrichment)
         let oldSchema = registry.schema
         _ = Shard.withAllLocked(shards) { old in
             _ = registry.state.withLock { oldState in
                 Shard.withAllLocked(next.shards) { new in
                     for shard in old.indices {
                         for (input, statistics) in old[shard].inputs.enumerated() {
-                            var labels: [String: String] = [:]
-                            for (dim, source) in oldSchema.dimensions.enumerated() {
-                                if case .input(let name) = source {
-                                    labels[name] =
-                                        oldState.dimensions[dim].values[
-                                            Int(old[shard].inputDimensionValues[input][dim])]
-                                }
-                            }
-                            _ = new[shard].addInput(labels: labels)
+                            _ = new[shard].addInput(labels: old[shard].inputLabels[input])
                             new[shard].inputs[input] = statistics
                         }
                         old[shard].isRetired = true

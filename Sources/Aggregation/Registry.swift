@@ -17,6 +17,9 @@ import Synchronization
 /// that a scrape can add shards up index by index.
 public final class Registry: Sendable {
     public let schema: MetricsSchema
+    /// Where `.destinationPod`, `.destinationServiceLabel` and `.sourcePod` labels are looked
+    /// up; without one they are `unknown`.
+    public let enrichment: (any MetadataLookup)?
     let state: Mutex<State>
 
     /// Label value identifier 0 in every dimension.
@@ -87,9 +90,15 @@ public final class Registry: Sendable {
     private let origin: Double
     private let monotonic: @Sendable () -> Double
 
-    /// - Parameter monotonic: the clock idle expiry uses; tests inject their own.
-    public init(schema: MetricsSchema, monotonic: @escaping @Sendable () -> Double = monotonicSeconds) {
+    /// - Parameters:
+    ///   - enrichment: answers the labels that come from outside the log.
+    ///   - monotonic: the clock idle expiry uses; tests inject their own.
+    public init(
+        schema: MetricsSchema, enrichment: (any MetadataLookup)? = nil,
+        monotonic: @escaping @Sendable () -> Double = monotonicSeconds
+    ) {
         self.schema = schema
+        self.enrichment = enrichment
         self.monotonic = monotonic
         self.origin = monotonic()
         var dimensions: [Dimension] = []

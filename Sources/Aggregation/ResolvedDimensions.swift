@@ -70,9 +70,77 @@ extension ShardState {
                 guard let value else { return lookup(dim, "unknown") }
                 return lookupDerived(dim, key: value) { $0.capture(value) }
             }
+        case .destinationPod:
+            return destinationPod(dim, record)
+        case .destinationServiceLabel:
+            return destinationServiceLabel(dim, record)
         case .flag:
             return 0
         }
+    }
+
+    /// A value of the pod behind the record's `upstream_host`, cached by the host's bytes until
+    /// the lookup's generation moves.
+    private mutating func destinationPod(_ dim: Int, _ record: AccessRecord) -> UInt32 {
+        guard let host = record.rawBytes(.upstreamHost), let cache = enrichmentCaches[dim] else {
+            return lookup(dim, "unknown")
+        }
+        let hash = hashBytes(host.baseAddress, host.count)
+        if let id = cache.find(host, hash: hash) { return id }
+        var value = Registry.unknownValue
+        if let enrichment = registry.enrichment, case .destinationPod(let attribute) = schema.dimensions[dim],
+            let pod = enrichment.pod(upstreamHost: String(decoding: host, as: UTF8.self))
+        {
+            value = pod.value(attribute) ?? Registry.unknownValue
+        }
+        let id = registry.intern(dimension: dim, value: value)
+        // Keyed by address, not bounded by the label's value cap: as many as the cluster has pod
+        // endpoints, up to a bound past which it starts over.
+        if cache.count >= Self.maximumAddressesCached { cache.removeAll() }
+        cache.insert(host, hash: hash, value: id)
+        return id
+    }
+
+    static var maximumAddressesCached: Int { 1 << 16 }
+
+    /// A label of the record's destination service, cached by the cluster's bytes when the
+    /// cluster names the service.
+    private mutating func destinationServiceLabel(_ dim: Int, _ record: AccessRecord) -> UInt32 {
+        let cluster = record.rawBytes(.upstreamCluster)
+        var hash: UInt64 = 0
+        if let cluster, let cache = enrichmentCaches[dim] {
+            hash = hashBytes(cluster.baseAddress, cluster.count)
+            if let id = cache.find(cluster, hash: hash) { return id }
+        }
+        let serverName = record.rawBytes(.requestedServerName)
+        let authority = record.rawBytes(.authority)
+        let parsed = DestinationService.parse(cluster: cluster, serverName: serverName, authority: authority)
+        var value = Registry.unknownValue
+        let source: UnsafeBufferPointer<UInt8>? =
+            switch parsed.source {
+            case .cluster: cluster
+            case .serverName: serverName
+            case .authority: authority
+            }
+        if let range = parsed.service, let source, let enrichment = registry.enrichment,
+            case .destinationServiceLabel(let key) = schema.dimensions[dim]
+        {
+            let host = UnsafeBufferPointer(rebasing: source[range])
+            if let parts = DestinationService.nameAndNamespace(host),
+                let labels = enrichment.serviceLabels(
+                    namespace: String(decoding: UnsafeBufferPointer(rebasing: host[parts.namespace]), as: UTF8.self),
+                    name: String(decoding: UnsafeBufferPointer(rebasing: host[parts.name]), as: UTF8.self)),
+                let label = labels[key]
+            {
+                value = label
+            }
+        }
+        let id = registry.intern(dimension: dim, value: value)
+        // Only a service named by the cluster depends on the cluster's bytes alone.
+        if let cluster, parsed.source == .cluster, let cache = enrichmentCaches[dim] {
+            return remember(dim, cache, cluster, hash, id)
+        }
+        return id
     }
 
     /// The route: the first matching rule, else Envoy's `route_name` (unless ignored), else the

@@ -16,6 +16,9 @@ final class SchemaPlan: @unchecked Sendable {
         case route, method, responseCode, responseFlags, errorType, slowRequest, requestProtocol
         case destinationService, destinationServiceName, destinationServiceNamespace, flag, grpcStatus, reporter
         case pathSegment, fieldPattern, constant, input, field
+        /// Resolved per record through the pipeline's ``MetadataLookup``; a `.sourcePod` source is
+        /// an `.input` kind, resolved per input.
+        case destinationPod, destinationServiceLabel
     }
 
     struct Family {
@@ -137,6 +140,9 @@ final class SchemaPlan: @unchecked Sendable {
             case .field(let f):
                 kind = .field
                 field = f
+            case .destinationPod: kind = .destinationPod
+            case .destinationServiceLabel: kind = .destinationServiceLabel
+            case .sourcePod: kind = .input
             }
             kinds.append(kind)
             fields.append(field)

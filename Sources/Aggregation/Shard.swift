@@ -56,8 +56,14 @@ public struct ShardState: AccessRecordSink, Sendable {
     /// The input whose lines are being recorded; set by the reader before each chunk.
     public var currentInput = 0
     public internal(set) var inputs: [InputStatistics] = []
-    /// Per input, the identifier of each `.input` dimension's value.
+    /// Per input, the identifier of each `.input` and `.sourcePod` dimension's value.
     var inputDimensionValues: [[UInt32]] = []
+    /// Per input, the labels it was added with.
+    var inputLabels: [[String: String]] = []
+    /// Per `.destinationPod` or `.destinationServiceLabel` dimension, upstream host or cluster
+    /// bytes -> value identifier, valid while the lookup's generation stays ``enrichmentGeneration``.
+    let enrichmentCaches: [ByteTable?]
+    var enrichmentGeneration: UInt64 = 0
 
     /// Per dimension, raw bytes -> value identifier, for dimensions whose value comes from bytes.
     let valueCaches: [ByteTable?]
@@ -116,6 +122,10 @@ public struct ShardState: AccessRecordSink, Sendable {
             default: nil
             }
         }
+        enrichmentCaches = plan.kinds.map {
+            $0 == .destinationPod || $0 == .destinationServiceLabel ? ByteTable() : nil
+        }
+        enrichmentGeneration = registry.enrichment?.generation ?? 0
         codeCache = Array(repeating: .max, count: 1000)
         seriesCaches = schema.familyDimensions.map { SeriesKeyTable(width: $0.count) }
         recordCaches = [plan.http, plan.tcp].map { RecordSeriesCache(scope: $0) }
@@ -149,21 +159,53 @@ public struct ShardState: AccessRecordSink, Sendable {
     /// Registers an input and the values of its labels (`.input` label sources by name).
     /// Returns the index to set as ``currentInput`` while feeding its lines.
     public mutating func addInput(labels: [String: String]) -> Int {
-        var values = Array(repeating: UInt32(0), count: schema.dimensions.count)
-        for (dim, source) in schema.dimensions.enumerated() {
-            if case .input(let name) = source {
-                values[dim] = registry.intern(dimension: dim, value: labels[name] ?? Registry.unknownValue)
-            }
-        }
-        inputDimensionValues.append(values)
+        inputLabels.append(labels)
+        inputDimensionValues.append(inputValues(labels))
         inputs.append(InputStatistics())
         return inputs.count - 1
     }
 
+    /// The identifiers of an input's `.input` and `.sourcePod` dimension values.
+    private func inputValues(_ labels: [String: String]) -> [UInt32] {
+        var values = Array(repeating: UInt32(0), count: schema.dimensions.count)
+        var sourcePod: MetadataPod?
+        var lookedUp = false
+        for (dim, source) in schema.dimensions.enumerated() {
+            switch source {
+            case .input(let name):
+                values[dim] = registry.intern(dimension: dim, value: labels[name] ?? Registry.unknownValue)
+            case .sourcePod(let attribute):
+                if !lookedUp, let namespace = labels["namespace"], let pod = labels["pod"] {
+                    sourcePod = registry.enrichment?.pod(namespace: namespace, name: pod)
+                }
+                lookedUp = true
+                values[dim] = registry.intern(
+                    dimension: dim, value: sourcePod?.value(attribute) ?? Registry.unknownValue)
+            default:
+                break
+            }
+        }
+        return values
+    }
+
     /// Reads the registry's clock; call once per chunk, so that series updated in it count as seen.
+    /// Also where answers of the metadata lookup are dropped once it has news.
     public mutating func updateClock() {
         now = registry.clock()
         wallNow = wallClockSeconds()
+        if let enrichment = registry.enrichment {
+            let generation = enrichment.generation
+            if generation != enrichmentGeneration { refreshEnrichment(generation) }
+        }
+    }
+
+    @inline(never)
+    private mutating func refreshEnrichment(_ generation: UInt64) {
+        enrichmentGeneration = generation
+        for cache in enrichmentCaches { cache?.removeAll() }
+        if schema.dimensions.contains(where: { if case .sourcePod = $0 { true } else { false } }) {
+            for input in inputLabels.indices { inputDimensionValues[input] = inputValues(inputLabels[input]) }
+        }
     }
 
     /// Records what a decoder did with the current input's lines since the last call.

@@ -9,9 +9,12 @@ struct Harness: Sendable {
     let shards: [Shard]
     let configuration: ParserConfiguration
 
-    init(families: [FamilyDefinition] = MetricsSchema.defaultFamilies(), limits: Limits = Limits(), shards: Int = 1) {
+    init(
+        families: [FamilyDefinition] = MetricsSchema.defaultFamilies(), limits: Limits = Limits(), shards: Int = 1,
+        enrichment: (any MetadataLookup)? = nil
+    ) {
         schema = try! MetricsSchema(families: families, limits: limits)
-        let registry = Registry(schema: schema)
+        let registry = Registry(schema: schema, enrichment: enrichment)
         self.registry = registry
         self.shards = (0..<shards).map { _ in Shard(registry: registry) }
         configuration = ParserConfiguration(wantedFields: schema.wantedFields)
@@ -22,6 +25,7 @@ struct Harness: Sendable {
         let bytes = Array(lines.joined(separator: "\n").utf8) + [0x0A]
         shards[shard].withRecorder { state in
             state.currentInput = state.addInput(labels: labels)
+            state.updateClock()
             bytes.withUnsafeBufferPointer { decoder.feed($0, into: &state) }
             decoder.finish(into: &state)
             state.updateInput(lines: decoder.counts, bytes: UInt64(bytes.count))
