@@ -2,6 +2,7 @@ import AccessLogParser
 import Aggregation
 import Exposition
 import Histograms
+import Kubernetes
 
 /// What the pipeline runs with: the parser's and the aggregation's settings, derived from a
 /// ``LogMetricsConfiguration``.
@@ -114,6 +115,45 @@ public enum ConfigurationCompiler {
             if let cap = label.maxValues { limits.maxValuesPerLabel[label.name] = cap }
         }
 
+        // Labels from the Kubernetes API, on the same families as the extracted ones.
+        var enriched: [FamilyDefinition.Label] = []
+        var enrichedOnly: [FamilyDefinition.Label] = []
+        if let kubernetes = c.kubernetes {
+            guard
+                !kubernetes.podLabels.isEmpty || !kubernetes.serviceLabels.isEmpty
+                    || !(c.kubernetesSourcePodLabels ?? []).isEmpty || c.preset == .istio
+            else {
+                throw CompileError(
+                    key: "kubernetes",
+                    message: "nothing to label: name pod_labels, source_pod_labels, service_labels "
+                        + "(the istio preset also takes destination_workload from it)")
+            }
+            var labels: [(String, LabelSource)] = []
+            for key in kubernetes.podLabels {
+                labels.append((MetadataLabelName.make(prefix: "destination_", key: key), .destinationPod(.label(key))))
+            }
+            for key in kubernetes.serviceLabels {
+                labels.append(
+                    (MetadataLabelName.make(prefix: "destination_service_", key: key), .destinationServiceLabel(key)))
+            }
+            for key in c.kubernetesSourcePodLabels ?? kubernetes.podLabels {
+                labels.append((MetadataLabelName.make(prefix: "source_", key: key), .sourcePod(.label(key))))
+            }
+            for (name, source) in labels {
+                guard taken.insert(name).inserted else {
+                    throw CompileError(key: "kubernetes", message: "the label \(name) it would add is already a label")
+                }
+                enriched.append(.init(name, source))
+            }
+            // Not on any family by default (one value per workload), but there for labels.families.
+            if c.preset == .default {
+                enrichedOnly = [
+                    .init("destination_workload", .destinationPod(.workload)),
+                    .init("destination_workload_namespace", .destinationPod(.namespace)),
+                ].filter { taken.insert($0.name).inserted }
+            }
+        }
+
         // Families: the preset's, then the configuration's label lists and buckets.
         let classification = Classification(
             rules: c.routes, useRouteName: c.useRouteName, ignoredRouteNames: Set(c.ignoredRouteNames),
@@ -127,14 +167,18 @@ public enum ConfigurationCompiler {
                 namespace: c.namespace, sourceLabels: common, slowThresholds: classification.allSlowThresholds)
             for k in families.indices where families[k].observation == .requests || families[k].observation == .duration
             {
-                families[k].labels += extracted
+                families[k].labels += extracted + enriched
+            }
+            for k in families.indices where families[k].observation.isTCP {
+                families[k].labels += enriched
             }
         case .istio:
             families = MetricsSchema.istioFamilies(
-                extraLabels: common + extracted, slowThresholds: classification.allSlowThresholds)
+                extraLabels: common + extracted + enriched, slowThresholds: classification.allSlowThresholds,
+                podMetadata: c.kubernetes != nil)
         }
         if !c.exemplars { for k in families.indices { families[k].exemplars = false } }
-        let available = availableLabels(common: common, extracted: extracted)
+        let available = availableLabels(common: common, extracted: extracted + enriched + enrichedOnly)
         for (name, labels) in c.familyLabels.sorted(by: { $0.key < $1.key }) {
             guard let index = families.firstIndex(where: { matches($0, name, namespace: c.namespace) }) else {
                 throw CompileError(

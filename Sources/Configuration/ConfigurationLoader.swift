@@ -2,6 +2,7 @@ import AccessLogParser
 import Aggregation
 import Exposition
 import Histograms
+import Kubernetes
 import Yams
 
 /// Reads a YAML configuration file into a ``LogMetricsConfiguration``, checking everything that can
@@ -37,7 +38,7 @@ public enum ConfigurationLoader {
 
     static let topLevelKeys = [
         "format", "fields", "preset", "namespace", "routes", "route_name", "auto_template", "slow_request", "grpc",
-        "labels", "buckets", "limits", "input", "exposition",
+        "labels", "buckets", "limits", "input", "exposition", "kubernetes",
     ]
 
     static func apply(_ root: ConfigNode, to c: inout LogMetricsConfiguration) throws(ConfigurationError) {
@@ -45,7 +46,7 @@ public enum ConfigurationLoader {
         // Keys are applied in an order where later checks can rely on earlier values.
         let order = [
             "format", "fields", "preset", "namespace", "input", "routes", "route_name", "auto_template",
-            "slow_request", "grpc", "labels", "buckets", "limits", "exposition",
+            "slow_request", "grpc", "labels", "buckets", "limits", "exposition", "kubernetes",
         ]
         for key in order {
             guard let node = members.first(where: { $0.key == key })?.value else { continue }
@@ -119,6 +120,8 @@ public enum ConfigurationLoader {
                 }
             case "limits":
                 try limits(node, &c)
+            case "kubernetes":
+                try kubernetes(node, &c)
             default:
                 break
             }
@@ -246,6 +249,71 @@ public enum ConfigurationLoader {
                 break
             }
         }
+    }
+
+    static func kubernetes(_ node: ConfigNode, _ c: inout LogMetricsConfiguration) throws(ConfigurationError) {
+        var k = KubernetesConfiguration()
+        let keys = [
+            "api", "pod_labels", "source_pod_labels", "service_labels", "namespace", "pod_selector", "service_selector",
+            "token_file",
+            "ca_file", "initial_list_timeout",
+        ]
+        for (key, value) in try node.mapping(allowed: keys) {
+            switch key {
+            case "api":
+                let api = try value.nonEmptyString()
+                if api == "auto" {
+                    k.api = .inCluster
+                } else {
+                    k.api = .url(api)
+                    do {
+                        _ = try k.endpoint(environment: [:])
+                    } catch {
+                        throw value.error("\(error.description); or auto, for the API of the cluster this runs in")
+                    }
+                }
+            case "pod_labels", "source_pod_labels", "service_labels":
+                var seen: [String: String] = [:]
+                var keys: [String] = []
+                for item in try value.sequence() {
+                    let labelKey = try item.nonEmptyString()
+                    guard MetadataLabelName.isValidKey(labelKey) else {
+                        throw item.error("\"\(labelKey)\" is not a Kubernetes label key ([prefix/]name)")
+                    }
+                    let name = MetadataLabelName.make(prefix: "", key: labelKey)
+                    if let other = seen[name] {
+                        throw item.error("\"\(labelKey)\" and \"\(other)\" would both be the label suffix \(name)")
+                    }
+                    seen[name] = labelKey
+                    keys.append(labelKey)
+                }
+                switch key {
+                case "pod_labels": k.podLabels = keys
+                case "source_pod_labels": c.kubernetesSourcePodLabels = keys
+                default: k.serviceLabels = keys
+                }
+            case "namespace":
+                k.namespace = try value.nonEmptyString()
+            case "pod_selector", "service_selector":
+                var selector = KubernetesConfiguration.Selector()
+                for (part, item) in try value.mapping(allowed: ["labels", "fields"]) {
+                    if part == "labels" { selector.labels = try item.nonEmptyString() }
+                    if part == "fields" { selector.fields = try item.nonEmptyString() }
+                }
+                if key == "pod_selector" { k.podSelector = selector } else { k.serviceSelector = selector }
+            case "token_file":
+                k.tokenFile = try value.nonEmptyString()
+            case "ca_file":
+                k.caFile = try value.nonEmptyString()
+            case "initial_list_timeout":
+                let seconds = try value.seconds()
+                guard seconds <= 600 else { throw value.error("at most 10m: counting waits this long at start") }
+                c.kubernetesInitialListTimeoutSeconds = seconds
+            default:
+                break
+            }
+        }
+        c.kubernetes = k
     }
 
     static func checkLabelName(_ name: String, _ node: ConfigNode) throws(ConfigurationError) {

@@ -1,5 +1,6 @@
 import AccessLogParser
 import Aggregation
+import Kubernetes
 
 /// Everything a configuration file can say, with the defaults used when it says nothing.
 public struct LogMetricsConfiguration: Sendable, Equatable {
@@ -75,6 +76,26 @@ public struct LogMetricsConfiguration: Sendable, Equatable {
     /// Creation times (OpenMetrics `_created`, protobuf `created_timestamp`). Off by default:
     /// Prometheus before 2.50 keeps each `_created` line as a series of its own.
     public var createdTimestamps = false
+
+    /// Labels from the Kubernetes API: `destination_<key>` for each pod label key,
+    /// `destination_service_<key>` for each service label key, `source_<key>` for each of
+    /// ``kubernetesSourcePodLabels``. Nil: no enrichment.
+    public var kubernetes: KubernetesConfiguration?
+    /// Pod label keys carried as `source_<key>` (the pod whose log a line is in); nil: the same
+    /// as `kubernetes.podLabels`.
+    public var kubernetesSourcePodLabels: [String]?
+
+    /// What the API client watches and keeps: every pod label key either list names.
+    public var kubernetesClient: KubernetesConfiguration? {
+        guard var client = kubernetes else { return nil }
+        for key in kubernetesSourcePodLabels ?? [] where !client.podLabels.contains(key) {
+            client.podLabels.append(key)
+        }
+        return client
+    }
+    /// At start, how long counting waits for the first list of pods and services, so that the
+    /// first lines are labelled too.
+    public var kubernetesInitialListTimeoutSeconds: Double = 10
 
     public init() {}
 
