@@ -59,7 +59,8 @@ let package = Package(
         .target(
             name: "Configuration",
             dependencies: [
-                "AccessLogParser", "Aggregation", "Exposition", "Histograms", .product(name: "Yams", package: "Yams"),
+                "AccessLogParser", "Aggregation", "Exposition", "Histograms", "Kubernetes",
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .target(
@@ -76,7 +77,7 @@ let package = Package(
             name: "LogMetrics",
             dependencies: [
                 "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
-                "ScrapeServer", "Tailer",
+                "Kubernetes", "ScrapeServer", "Tailer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -89,7 +90,8 @@ let package = Package(
             name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"],
             exclude: ["Fixtures"]),
         .testTarget(name: "TailerTests", dependencies: ["Tailer", "AccessLogParser"]),
-        .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Aggregation", "AccessLogParser"]),
+        .testTarget(
+            name: "ConfigurationTests", dependencies: ["Configuration", "Aggregation", "AccessLogParser", "Kubernetes"]),
         .testTarget(
             name: "ScrapeServerTests",
             dependencies: [
@@ -98,17 +100,26 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LogMetricsTests", dependencies: ["LogMetrics"]),
+        .testTarget(name: "LogMetricsTests", dependencies: ["LogMetrics", "KubernetesTestSupport"]),
         .testTarget(
             name: "CheckpointTests",
             dependencies: ["Checkpoint", "Aggregation", "AccessLogParser", "Exposition", "Tailer"]),
-        .testTarget(
-            name: "KubernetesTests",
+        // A Kubernetes API server on loopback that speaks list and watch, for the tests of the
+        // client and of enrichment through the command.
+        .target(
+            name: "KubernetesTestSupport",
             dependencies: [
-                "Kubernetes",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/KubernetesTestSupport"
+        ),
+        .testTarget(
+            name: "KubernetesTests",
+            dependencies: [
+                "Kubernetes", "KubernetesTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
     ]

@@ -60,7 +60,9 @@ struct Explain: ParsableCommand {
 
     func run() throws {
         let compiled = try input.configuration()
-        let registry = Registry(schema: compiled.schema)
+        let enrichment = try Enrichment.start(compiled)
+        defer { enrichment?.stop() }
+        let registry = Registry(schema: compiled.schema, enrichment: enrichment?.lookup)
         let shard = Shard(registry: registry)
         let decoder = AccessLogDecoder(configuration: compiled.parser)
         let reader = ChunkReader()

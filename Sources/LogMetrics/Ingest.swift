@@ -13,8 +13,11 @@ final class Current: Sendable {
 
     private let value: Mutex<Value>
 
-    init(_ compiled: CompiledConfiguration, shards: Int) {
-        value = Mutex(Value(compiled: compiled, pipeline: Pipeline(schema: compiled.schema, shards: shards)))
+    init(_ compiled: CompiledConfiguration, shards: Int, enrichment: (any MetadataLookup)? = nil) {
+        value = Mutex(
+            Value(
+                compiled: compiled,
+                pipeline: Pipeline(schema: compiled.schema, shards: shards, enrichment: enrichment)))
     }
 
     var get: Value { value.withLock { $0 } }

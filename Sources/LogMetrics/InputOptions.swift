@@ -1,6 +1,7 @@
 import AccessLogParser
 import ArgumentParser
 import Configuration
+import Kubernetes
 
 /// Options that decide how input is read, parsed and counted; shared by every command.
 struct InputOptions: ParsableArguments {
@@ -22,12 +23,44 @@ struct InputOptions: ParsableArguments {
     @Option(help: "Lines longer than this many bytes are skipped and counted as oversized (default 65536).")
     var maxLineBytes: Int?
 
+    @Option(
+        name: .customLong("kube-api"),
+        help: ArgumentHelp(
+            "The Kubernetes API for pod and service labels: a URL such as http://127.0.0.1:8001 (kubectl proxy), "
+                + "or auto inside a pod. Overrides kubernetes.api of --config.",
+            valueName: "url"))
+    var kubeAPI: String?
+
+    @Option(
+        name: .customLong("kube-pod-label"),
+        help: ArgumentHelp(
+            "A pod label key to carry as destination_<key> and source_<key> (repeatable; adds to kubernetes.pod_labels).",
+            valueName: "key"))
+    var kubePodLabels: [String] = []
+
+    @Option(
+        name: .customLong("kube-service-label"),
+        help: ArgumentHelp(
+            "A service label key to carry as destination_service_<key> (repeatable; adds to "
+                + "kubernetes.service_labels).", valueName: "key"))
+    var kubeServiceLabels: [String] = []
+
     var inputs: [String] { paths.isEmpty ? ["-"] : paths }
 
     func validate() throws {
         if let maxLineBytes, maxLineBytes < 1024 { throw ValidationError("--max-line-bytes must be at least 1024") }
         for label in labels where !label.contains("=") {
             throw ValidationError("--label expects NAME=VALUE, got \"\(label)\"")
+        }
+        for key in kubePodLabels + kubeServiceLabels where !MetadataLabelName.isValidKey(key) {
+            throw ValidationError("\"\(key)\" is not a Kubernetes label key ([prefix/]name)")
+        }
+        if let kubeAPI, kubeAPI != "auto" {
+            do {
+                _ = try KubernetesConfiguration(api: .url(kubeAPI)).endpoint(environment: [:])
+            } catch {
+                throw ValidationError("--kube-api: \(error)")
+            }
         }
     }
 
@@ -41,6 +74,15 @@ struct InputOptions: ParsableArguments {
         for label in labels {
             let parts = label.split(separator: "=", maxSplits: 1)
             configuration.staticLabels[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        if kubeAPI != nil || !kubePodLabels.isEmpty || !kubeServiceLabels.isEmpty {
+            var kubernetes = configuration.kubernetes ?? KubernetesConfiguration()
+            if let kubeAPI { kubernetes.api = kubeAPI == "auto" ? .inCluster : .url(kubeAPI) }
+            for key in kubePodLabels where !kubernetes.podLabels.contains(key) { kubernetes.podLabels.append(key) }
+            for key in kubeServiceLabels where !kubernetes.serviceLabels.contains(key) {
+                kubernetes.serviceLabels.append(key)
+            }
+            configuration.kubernetes = kubernetes
         }
         do {
             return try ConfigurationCompiler.compile(configuration)

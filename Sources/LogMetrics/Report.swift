@@ -27,7 +27,10 @@ struct Report: ParsableCommand {
     var format: Format = .prometheus
 
     func run() throws {
-        let current = Current(try input.configuration(), shards: 1)
+        let compiled = try input.configuration()
+        let enrichment = try Enrichment.start(compiled)
+        defer { enrichment?.stop() }
+        let current = Current(compiled, shards: 1, enrichment: enrichment?.lookup)
         let reader = LogFileReader()
         var failures = 0
         for path in try Self.expand(input.inputs, failures: &failures) {

@@ -79,7 +79,12 @@ struct Serve: AsyncParsableCommand {
         let patterns = input.inputs.filter { $0 != "-" }
         let readsStandardInput = input.inputs.contains("-")
         let workerCount = readerCount
-        let current = Current(try input.configuration(), shards: max(1, workerCount + (readsStandardInput ? 1 : 0)))
+        let compiled = try input.configuration()
+        // Before any line is read, so that the first lines are labelled too.
+        let enrichment = try Enrichment.start(compiled)
+        defer { enrichment?.stop() }
+        let current = Current(
+            compiled, shards: max(1, workerCount + (readsStandardInput ? 1 : 0)), enrichment: enrichment?.lookup)
         let stop = StopSignal()
         let reloads = ReloadCounter()
 
@@ -124,6 +129,7 @@ struct Serve: AsyncParsableCommand {
                         includeExemplars: format != .text, includeNative: format == .protobuf)
                 }
                 snapshot.families += [BuildInfo.family] + reloads.families + fileMetrics.families()
+                if let enrichment { snapshot.families += enrichment.families }
                 return snapshot
             },
             isReady: { true })
@@ -193,6 +199,10 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             let compiled = try input.configuration()
+            // The watches run for the whole process; they are not restarted with other settings.
+            if compiled.configuration.kubernetesClient != current.get.compiled.configuration.kubernetesClient {
+                throw ValidationError("the kubernetes section changed; it takes effect at the next start")
+            }
             current.replace(with: compiled)
             reloads.count(success: true)
             log("logmetrics: configuration reloaded")

@@ -2,6 +2,8 @@ import Foundation
 import Kubernetes
 import Testing
 
+@testable import KubernetesTestSupport
+
 /// List and watch against ``FakeAPIServer``: what the index answers, and what the client asks.
 @Suite struct KubernetesMetadataTests {
     static let reviews = FakePod(

@@ -3,6 +3,8 @@ import Kubernetes
 import Synchronization
 import Testing
 
+@testable import KubernetesTestSupport
+
 /// Short waits, so that failures and their retries happen within a test's time.
 func testConfiguration(
     url: String, podLabels: [String] = ["account", "application", "scope"], serviceLabels: [String] = []
