@@ -50,6 +50,9 @@ test: test-deps
 	python3 e2e/restart/restart_e2e.py --bin .build/debug/logmetrics --style copytruncate --kills 0 --rotate-every 6000 --seconds 16
 	e2e/run-envoy-e2e.sh --bin .build/debug/logmetrics --from e2e/fixtures/envoy-1.40
 	e2e/run-envoy-e2e.sh --bin .build/debug/logmetrics
+	@# deploy/: every kustomization builds and validates against the Kubernetes schemas, and the
+	@# Dockerfile's own swift build runs here, its binary checked against the image's library list.
+	scripts/validate-deploy.sh --build
 
 .PHONY: fuzz
 fuzz:

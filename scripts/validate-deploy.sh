@@ -308,14 +308,16 @@ check_libraries() {
     local listed packages installed needed swift_runtime=() system=()
     listed=$(sed -n 's/^# runtime-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/=.*//' | sort -u)
     if [[ $mode == exact ]]; then
-        packages=$(sed -n 's/^# runtime-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/.*=//' | sort -u)
+        # The libraries' packages, and the packages the image needs for files (CA certificates).
+        packages=$( { sed -n 's/^# runtime-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/.*=//'
+            sed -n 's/^# runtime-files: //p' "$dockerfile" | tr ' ' '\n'; } | grep -v '^$' | sort -u)
         # The runtime stage's apt-get install line, package names only.
         installed=$(awk '/^FROM .*RUNTIME_IMAGE/ {r=1} r && /apt-get install/ {print; exit}' "$dockerfile" \
             | tr ' ' '\n' | grep -E '^[a-z0-9][a-z0-9.+-]+$' | grep -vE '^(apt-get|install)$' | sort -u)
         if [[ "$packages" == "$installed" ]]; then
-            pass "Dockerfile installs exactly the packages of its runtime-libraries list"
+            pass "Dockerfile installs exactly the packages of its runtime-libraries and runtime-files lists"
         else
-            fail "Dockerfile: runtime-libraries packages ($(words "$packages")) differ from apt-get install ($(words "$installed"))"
+            fail "Dockerfile: runtime-libraries and runtime-files packages ($(words "$packages")) differ from apt-get install ($(words "$installed"))"
         fi
     fi
     # Sonames the binary needs, without the vDSO and the dynamic loader (libc6's).
