@@ -16,15 +16,22 @@ public final class PipelineWorkload {
 
     /// - Parameter rules: route rules (see ``RouteRules``); none, by default, leaves the route to
     ///   Envoy's `route_name`.
-    public init(_ buffer: CorpusBuffer, chunkSize: Int = 256 * 1024, rules: [RouteRule] = []) throws {
+    /// - Parameter enrichment: with a lookup, the families carry labels from it (see
+    ///   ``SyntheticPods/families()``), and the input is a gateway's pod log.
+    public init(
+        _ buffer: CorpusBuffer, chunkSize: Int = 256 * 1024, rules: [RouteRule] = [],
+        enrichment: (any MetadataLookup)? = nil
+    ) throws {
         self.buffer = buffer
         self.chunkSize = chunkSize
         let schema = try MetricsSchema(
-            families: MetricsSchema.defaultFamilies(), classification: Classification(rules: rules))
-        pipeline = Pipeline(schema: schema, shards: 1)
+            families: enrichment == nil ? MetricsSchema.defaultFamilies() : SyntheticPods.families(),
+            classification: Classification(rules: rules))
+        pipeline = Pipeline(schema: schema, shards: 1, enrichment: enrichment)
         shard = pipeline.shards[0]
         decoder = AccessLogDecoder(configuration: ParserConfiguration(wantedFields: schema.wantedFields))
-        input = shard.withRecorder { $0.addInput(labels: [:]) }
+        let labels = enrichment == nil ? [:] : ["namespace": "istio-system", "pod": "istio-ingressgateway-1"]
+        input = shard.withRecorder { $0.addInput(labels: labels) }
     }
 
     /// The fields the default metric families read; the parser skips the others.

@@ -20,8 +20,8 @@ import Workloads
 /// 1.40's key order) to a temporary file, then reads the file into memory; with CORPUS it reads
 /// that file (and can only check that every line parses). Each stage makes one untimed warm-up
 /// pass over the whole corpus, then R timed passes (default 5); the best is reported.
-/// `--only scanner|decoder|pipeline|rules` runs one stage, for profilers (`rules`: the pipeline
-/// with 50 and with 500 route rules).
+/// `--only scanner|decoder|pipeline|rules|kubernetes` runs one stage, for profilers (`rules`: the
+/// pipeline with 50 and with 500 route rules; `kubernetes`: with labels from a pod index).
 ///
 /// Allocations are counted by ordo-one's malloc interposer, linked into this executable: it
 /// wraps malloc, calloc, realloc, posix_memalign and free, and counts every call while hooked.
@@ -56,8 +56,10 @@ struct Options {
             case "--seed": seed = UInt64(number())
             case "--runs": runs = number()
             case "--only":
-                guard let stage = rest.popFirst(), ["scanner", "decoder", "pipeline", "rules"].contains(stage) else {
-                    fail("--only takes scanner, decoder, pipeline or rules")
+                guard let stage = rest.popFirst(),
+                    ["scanner", "decoder", "pipeline", "rules", "kubernetes"].contains(stage)
+                else {
+                    fail("--only takes scanner, decoder, pipeline, rules or kubernetes")
                 }
                 only = stage
             case "--format":
@@ -237,6 +239,13 @@ if selected("rules") {
                 pipeline.feedAll()
             })
     }
+}
+if selected("kubernetes") {
+    let pipeline = try! PipelineWorkload(buffer, enrichment: SyntheticPods())
+    results.append(
+        measure("full pipeline, kubernetes labels", lines: lines, bytes: bytes, runs: options.runs) {
+            pipeline.feedAll()
+        })
 }
 
 // MARK: Report
