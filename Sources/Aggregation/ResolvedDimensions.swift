@@ -137,7 +137,7 @@ extension ShardState {
         }
         let id = registry.intern(dimension: dim, value: value)
         // Only a service named by the cluster depends on the cluster's bytes alone.
-        if let cluster, parsed.source == .cluster, let cache = enrichmentCaches[dim] {
+        if let cluster, parsed.source == .cluster, parsed.service != nil, let cache = enrichmentCaches[dim] {
             return remember(dim, cache, cluster, hash, id)
         }
         return id

@@ -233,6 +233,17 @@ public enum ConfigurationCompiler {
             }
             families[index].buckets = layout
         }
+        // A preset's own labels (istio's destination_workload, source_principal...) are not in
+        // `taken`: a configured label of the same name would repeat it, and a scrape with a
+        // repeated label name is refused whole.
+        for family in families {
+            var names = Set<String>()
+            for label in family.labels where !names.insert(label.name).inserted {
+                throw CompileError(
+                    key: c.kubernetes != nil && label.name.contains("_") ? "kubernetes" : "labels",
+                    message: "the label \(label.name) would appear twice on \(family.name); rename or drop one")
+            }
+        }
         let schema: MetricsSchema
         do {
             schema = try MetricsSchema(families: families, limits: limits, classification: classification)

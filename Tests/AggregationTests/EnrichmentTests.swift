@@ -200,4 +200,21 @@ final class FakeLookup: MetadataLookup {
         }
         #expect(harness.snapshot().sum("logmetrics_http_requests", where: ["source_account": "edge"]) == 1)
     }
+
+    @Test func aClusterWithoutAServiceIsNotCachedAsUnknown() {
+        let harness = Harness(families: Self.families, enrichment: lookup)
+        // An inbound cluster names no host: the service comes from the SNI when there is one.
+        let withoutName = Self.request(host: "10.0.1.5:9080", cluster: "inbound|9080||")
+        var withName = withoutName
+        withName.insert(
+            contentsOf: "\"requested_server_name\":\"outbound_.9080_._.reviews.shop.svc.cluster.local\",",
+            at: withName.index(after: withName.startIndex))
+        harness.feed([withoutName, withName])
+        let snapshot = harness.snapshot()
+        #expect(
+            snapshot.sum(
+                "logmetrics_http_requests",
+                where: ["destination_service": "reviews.shop.svc.cluster.local", "destination_service_team": "books"])
+                == 1)
+    }
 }

@@ -101,6 +101,9 @@ import Testing
         // service_name would make destination_service_name, which the record already gives.
         let taken = try #require(failure("kubernetes:\n  service_labels: [name]\n"))
         #expect(taken.message.contains("destination_service_name"))
+        // The istio preset has its own destination_workload and source_workload.
+        let repeated = try #require(failure("preset: istio\nkubernetes:\n  pod_labels: [workload]\n"))
+        #expect(repeated.message.contains("would appear twice"))
         let typo = try #require(failure("kubernetes:\n  pod_label: [a]\n"))
         #expect(typo.message.contains("did you mean \"pod_labels\""))
         let timeout = try #require(failure("kubernetes:\n  pod_labels: [a]\n  initial_list_timeout: 1h\n"))
