@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "Configuration", targets: ["Configuration"]),
         .library(name: "Kubernetes", targets: ["Kubernetes"]),
         .library(name: "Checkpoint", targets: ["Checkpoint"]),
+        .library(name: "Reporting", targets: ["Reporting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -51,6 +52,7 @@ let package = Package(
             dependencies: ["AccessLogParser", "Histograms", "Exposition"],
             swiftSettings: hotPathSettings
         ),
+        .target(name: "Reporting", dependencies: ["AccessLogParser", "Aggregation", "Exposition", "Histograms"]),
         .target(name: "CFileBirth"),
         .target(
             name: "Tailer", dependencies: ["AccessLogParser", "CZlib", "CFileBirth"], swiftSettings: hotPathSettings),
@@ -77,7 +79,7 @@ let package = Package(
             name: "LogMetrics",
             dependencies: [
                 "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
-                "Kubernetes", "ScrapeServer", "Tailer",
+                "Kubernetes", "Reporting", "ScrapeServer", "Tailer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -89,6 +91,8 @@ let package = Package(
         .testTarget(
             name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"],
             exclude: ["Fixtures"]),
+        .testTarget(
+            name: "ReportingTests", dependencies: ["Reporting", "Aggregation", "AccessLogParser", "Configuration"]),
         .testTarget(name: "TailerTests", dependencies: ["Tailer", "AccessLogParser"]),
         .testTarget(
             name: "ConfigurationTests", dependencies: ["Configuration", "Aggregation", "AccessLogParser", "Kubernetes"]),

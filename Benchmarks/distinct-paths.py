@@ -32,7 +32,7 @@ def word(k):
 
 
 def run(binary, path):
-    res = subprocess.run(["/usr/bin/time", "-v", binary, "report", path], capture_output=True, text=True)
+    res = subprocess.run(["/usr/bin/time", "-v", binary, "report", "--format", "prometheus", path], capture_output=True, text=True)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr).group(1)) / 1024
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", res.stderr).group(1)
     return res.stdout, rss, wall

@@ -72,6 +72,12 @@ public final class MetricsSchema: Sendable {
             }
             familyDimensions.append(dims)
         }
+        // The per-flag counter splits the record's flag set, which is a dimension of its own: it
+        // must exist (and be part of the record's cache key) even when no family is labelled by it.
+        if dimensions.contains(.flag), !dimensions.contains(.responseFlags) {
+            dimensions.append(.responseFlags)
+            caps.append(limits.maxValuesPerLabel["response_flags"] ?? limits.defaultMaxValuesPerLabel)
+        }
         self.dimensions = dimensions
         self.dimensionCaps = caps
         self.familyDimensions = familyDimensions

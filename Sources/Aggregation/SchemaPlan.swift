@@ -151,11 +151,19 @@ final class SchemaPlan: @unchecked Sendable {
         self.kinds = kinds
         self.fields = fields
         self.segments = segments
+        let flagsDimension = dimensions.firstIndex(of: .responseFlags)
         func scope(_ members: [Int]) -> Scope {
             var signature: [Int] = []
             for family in members {
                 for dim in familyDimensions[family] where dim != flagDimension && !signature.contains(dim) {
                     signature.append(dim)
+                }
+                // The per-flag counter's series follow the record's flag set even when no family
+                // is labelled by it, so records with different sets must not share an entry.
+                if definitions[family].observation == .responseFlags, let flagsDimension,
+                    !signature.contains(flagsDimension)
+                {
+                    signature.append(flagsDimension)
                 }
             }
             return Scope(families: members, signature: signature)
@@ -181,8 +189,19 @@ final class SchemaPlan: @unchecked Sendable {
         }
         let x = Double(value)
         let start = family.pointee.boundsStart
+        let count = family.pointee.boundsCount
+        // Fine layouts (a report's hundreds of buckets) are searched; the usual dozen are scanned.
+        guard count <= 64 else {
+            var low = 0
+            var high = count
+            while low < high {
+                let mid = (low + high) / 2
+                if bounds[start + mid] < x { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
         var below = 0
-        for k in 0..<family.pointee.boundsCount where bounds[start + k] < x { below += 1 }
+        for k in 0..<count where bounds[start + k] < x { below += 1 }
         return below
     }
 

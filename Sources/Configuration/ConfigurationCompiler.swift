@@ -10,6 +10,15 @@ public struct CompiledConfiguration: Sendable {
     public let configuration: LogMetricsConfiguration
     public let parser: ParserConfiguration
     public let schema: MetricsSchema
+
+    /// The same configuration counting into `schema` instead: its parser reads what `schema`
+    /// needs, and `extraFields`.
+    public func counting(into schema: MetricsSchema, alsoReading extraFields: FieldSet = []) -> CompiledConfiguration {
+        let parser = ParserConfiguration(
+            fieldMap: parser.fieldMap, wantedFields: schema.wantedFields.union(extraFields), syntaxes: parser.syntaxes,
+            envelope: parser.envelope, maxLineLength: parser.maxLineLength)
+        return CompiledConfiguration(configuration: configuration, parser: parser, schema: schema)
+    }
 }
 
 /// A problem found while compiling a configuration, located by key path (the loader adds the line).

@@ -1,6 +1,7 @@
 import AccessLogParser
 import Aggregation
 import Configuration
+import Reporting
 import Synchronization
 import Tailer
 
@@ -40,6 +41,8 @@ final class Ingest {
     let shardIndex: Int
     let input: Int
     private(set) var bytes: UInt64 = 0
+    /// When set, the start times of the records are noted in it (for a report's request rate).
+    var timeSpan: TimeSpan?
 
     init(current: Current, shardIndex: Int, labels: [String: String] = [:]) {
         let value = current.get
@@ -51,18 +54,49 @@ final class Ingest {
 
     func feed(_ chunk: UnsafeBufferPointer<UInt8>) {
         bytes &+= UInt64(chunk.count)
-        record { state in self.decoder.feed(chunk, into: &state) }
+        record { state in
+            self.noting(&state) { (sink: inout TimeSpanSink<ShardState>) in
+                self.decoder.feed(chunk, into: &sink)
+            } plain: {
+                self.decoder.feed(chunk, into: &$0)
+            }
+        }
     }
 
     /// One file of the input ended (rotated away): settle its unfinished last line, keeping
     /// partial container records for the next file.
     func endOfFile() {
-        record { state in self.decoder.endOfFile(into: &state) }
+        record { state in
+            self.noting(&state) { (sink: inout TimeSpanSink<ShardState>) in
+                self.decoder.endOfFile(into: &sink)
+            } plain: {
+                self.decoder.endOfFile(into: &$0)
+            }
+        }
     }
 
     /// The input ended: settle its unfinished last line and partial records.
     func finish() {
-        record { state in self.decoder.finish(into: &state) }
+        record { state in
+            self.noting(&state) { (sink: inout TimeSpanSink<ShardState>) in
+                self.decoder.finish(into: &sink)
+            } plain: {
+                self.decoder.finish(into: &$0)
+            }
+        }
+    }
+
+    /// Runs `body` on a sink that notes start times into ``timeSpan`` when it is set, else
+    /// `plain` on the shard itself (the common case pays for nothing).
+    private func noting(
+        _ state: inout ShardState, _ body: (inout TimeSpanSink<ShardState>) -> Void, plain: (inout ShardState) -> Void
+    ) {
+        guard let span = timeSpan else { return plain(&state) }
+        withUnsafeMutablePointer(to: &state) { pointer in
+            var sink = TimeSpanSink(inner: pointer, span: span)
+            body(&sink)
+            timeSpan = sink.span
+        }
     }
 
     private func record(_ body: (inout ShardState) -> Void) {

@@ -39,7 +39,9 @@ import Testing
         let check = try CommandRunner.run(["check-config", config.path])
         #expect(check.status == 0, "\(check.stderr)")
 
-        let result = try CommandRunner.run(["report", "--config", config.path, CommandRunner.fixture("access.log")])
+        let result = try CommandRunner.run([
+            "report", "--format", "prometheus", "--config", config.path, CommandRunner.fixture("access.log"),
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         var routes: [String: Double] = [:]
         var slow: [String: Double] = [:]
@@ -105,7 +107,7 @@ import Testing
 
         let check = try CommandRunner.run(["check-config", config.path])
         #expect(check.status == 0, "\(check.stderr)")
-        let result = try CommandRunner.run(["report", "--config", config.path, file.path])
+        let result = try CommandRunner.run(["report", "--format", "prometheus", "--config", config.path, file.path])
         #expect(result.status == 0, "\(result.stderr)")
         var routes: [String: Double] = [:]
         var slow: [String: Double] = [:]
@@ -153,7 +155,9 @@ import Testing
         let config = directory.appendingPathComponent("config.yaml")
         try "routes:\n  - name: x\n    match: { path_regex: \"(\" }\n".write(
             to: config, atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["report", "--config", config.path, CommandRunner.fixture("access.log")])
+        let result = try CommandRunner.run([
+            "report", "--format", "prometheus", "--config", config.path, CommandRunner.fixture("access.log"),
+        ])
         #expect(result.status != 0)
         #expect(result.stderr.contains("config.yaml:2:"))
         #expect(result.stdout.isEmpty)

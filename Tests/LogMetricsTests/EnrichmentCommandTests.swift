@@ -76,7 +76,8 @@ import Testing
                 Self.line("[fd00::27]:9080", service: "ratings"), Self.line("10.0.2.7:9080", service: "ratings"),
                 Self.line("10.0.7.7:9080", code: 503), Self.line("-", code: 503),
             ])
-        let result = try CommandRunner.run(["report", "--kube-api", server.url] + Self.flags + [logFile.path])
+        let result = try CommandRunner.run(
+            ["report", "--format", "prometheus", "--kube-api", server.url] + Self.flags + [logFile.path])
         #expect(result.status == 0, "\(result.stderr)")
         let out = result.stdout
         #expect(result.stderr.contains("listed 3 pods and 2 services"))
@@ -107,7 +108,7 @@ import Testing
         try "kubernetes:\n  api: http://127.0.0.1:9\n  pod_labels: [account]\n  initial_list_timeout: 1s\n".write(
             to: config, atomically: true, encoding: .utf8)
         let started = Date()
-        let result = try CommandRunner.run(["report", "--config", config.path, logFile.path])
+        let result = try CommandRunner.run(["report", "--format", "prometheus", "--config", config.path, logFile.path])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Date().timeIntervalSince(started) < 8)
         #expect(result.stderr.contains("no complete list within 1.0 s"))

@@ -33,14 +33,16 @@ import Testing
 
     @Test func readsStandardInputWhenNoPathIsGiven() throws {
         let input = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("access.log")))
-        let result = try CommandRunner.run(["report"], stdin: input)
+        let result = try CommandRunner.run(["report", "--format", "prometheus"], stdin: input)
         #expect(result.status == 0)
         let total = samples(result.stdout, "logmetrics_http_requests_total").map(\.1).reduce(0, +)
         #expect(total == 600)
     }
 
     @Test func aMissingFileIsNamedAndTheOthersStillCounted() throws {
-        let result = try CommandRunner.run(["report", "/nonexistent/access.log", CommandRunner.fixture("access.log")])
+        let result = try CommandRunner.run([
+            "report", "--format", "prometheus", "/nonexistent/access.log", CommandRunner.fixture("access.log"),
+        ])
         #expect(result.status == 1)
         #expect(result.stderr.contains("/nonexistent/access.log"))
         let total = samples(result.stdout, "logmetrics_http_requests_total").map(\.1).reduce(0, +)
@@ -64,7 +66,7 @@ import Testing
         let config = root + "/config.yaml"
         try "labels: { source: [namespace, pod, container, workload] }\n".write(
             toFile: config, atomically: true, encoding: .utf8)
-        let result = try CommandRunner.run(["report", "--config", config, root + "/*/*/*"])
+        let result = try CommandRunner.run(["report", "--format", "prometheus", "--config", config, root + "/*/*/*"])
         #expect(result.status == 0, "\(result.stderr)")
         let requests = samples(result.stdout, "logmetrics_http_requests_total")
         #expect(requests.map(\.1).reduce(0, +) == 600)
@@ -74,13 +76,13 @@ import Testing
         let cut = root + "/cut.log.gz"
         let whole = try gzip(older)
         try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: cut))
-        let damaged = try CommandRunner.run(["report", cut])
+        let damaged = try CommandRunner.run(["report", "--format", "prometheus", cut])
         #expect(damaged.status == 1)
         #expect(damaged.stderr.contains(cut))
         let parsed = samples(damaged.stdout, "logmetrics_lines_total").first { $0.0["result"] == "parsed" }?.1 ?? 0
         #expect(parsed > 0 && parsed < 400)
 
-        let none = try CommandRunner.run(["report", root + "/nothing/*.log"])
+        let none = try CommandRunner.run(["report", "--format", "prometheus", root + "/nothing/*.log"])
         #expect(none.status == 1)
         #expect(none.stderr.contains("no file matches"))
     }
@@ -106,7 +108,7 @@ import Testing
         input.append(contentsOf: Array("{\"response_code\":200,\"path\":\"/cut".utf8) + [0x0A])
         input.append(contentsOf: [0xFF, 0xFE, 0x00, 0x01, 0x0A, 0x0A])
         input.append(contentsOf: Array("[2026-11-20 10:00:00.123][15][warning][config] gRPC stream closed\n".utf8))
-        let result = try CommandRunner.run(["report"], stdin: input)
+        let result = try CommandRunner.run(["report", "--format", "prometheus"], stdin: input)
         let lines = Dictionary(
             samples(result.stdout, "logmetrics_lines_total").map {
                 ("\($0.0["result"]!)/\($0.0["reason"] ?? "")", $0.1)
@@ -119,7 +121,7 @@ import Testing
     }
 
     @Test func unknownOptionsAreRejectedWithUsage() throws {
-        let result = try CommandRunner.run(["report", "--no-such-option"])
+        let result = try CommandRunner.run(["report", "--format", "prometheus", "--no-such-option"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--no-such-option"))
     }

@@ -1,0 +1,262 @@
+import Aggregation
+import Exposition
+import Histograms
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// What the rows of a report are: one per route, destination service, authority, method or code.
+public enum Grouping: String, CaseIterable, Sendable {
+    case route
+    case destination
+    case authority
+    case method
+    case responseCode = "response_code"
+
+    /// The label the rows are keyed by, named as in the metrics so that the configured value
+    /// caps (`limits.max_values_per_label`) apply to the report too.
+    var label: FamilyDefinition.Label {
+        switch self {
+        case .route: .init("route", .route)
+        case .destination: .init("destination_service", .destinationService)
+        case .authority: .init("authority", .field(.authority))
+        case .method: .init("method", .method)
+        case .responseCode: .init("response_code", .responseCode)
+        }
+    }
+}
+
+/// The families a report counts into, and how its rows are read back from their snapshot.
+///
+/// A report runs the same classification as the metrics (routes, destinations, slow-request
+/// thresholds), into families of its own: requests by key, code and slowness; durations by key
+/// in fine buckets; flags by key.
+public enum RouteTable {
+    static let requestsFamily = "report_requests"
+    static let durationFamily = "report_duration_milliseconds"
+    static let flagsFamily = "report_response_flags"
+    static let tcpFamily = "report_tcp_connections"
+
+    /// Every integer millisecond up to 64 has a bucket of its own, so quantiles there are exact
+    /// (Envoy logs whole milliseconds); above, 32 buckets per doubling up to 2^22 ms (70 min), so
+    /// a quantile is within a factor 2^(1/32) of the true one: 2.2 %.
+    public static let exactUpToMilliseconds = 64
+    public static let relativeError = 0.0219
+    static let durationLayout: BucketLayout = {
+        var bounds = (0...exactUpToMilliseconds).map(Double.init)
+        var k = 1
+        while true {
+            let bound = Double(exactUpToMilliseconds) * exp2(Double(k) / 32)
+            if bound > Double(1 << 22) { break }
+            bounds.append(bound)
+            k += 1
+        }
+        return try! BucketLayout(upperBounds: bounds)
+    }()
+
+    /// The families for rows keyed by `grouping`.
+    public static func families(by grouping: Grouping) -> [FamilyDefinition] {
+        let key = grouping.label
+        var requestLabels = [key]
+        if grouping != .responseCode { requestLabels.append(.init("response_code", .responseCode)) }
+        requestLabels.append(.init("slow_request", .slowRequest))
+        return [
+            FamilyDefinition(
+                name: requestsFamily, help: "", type: .counter, observation: .requests, labels: requestLabels),
+            FamilyDefinition(
+                name: durationFamily, help: "", type: .histogram, observation: .duration, labels: [key],
+                buckets: durationLayout),
+            FamilyDefinition(
+                name: flagsFamily, help: "", type: .counter, observation: .responseFlags,
+                labels: [key, .init("flag", .flag)]),
+            FamilyDefinition(
+                name: tcpFamily, help: "", type: .counter, observation: .tcpConnections,
+                labels: [.init("destination_service", .destinationService)]),
+        ]
+    }
+
+    /// A schema for rows keyed by `grouping` that classifies as `schema` does.
+    ///
+    /// The series cap is raised to at least 100 000: a report is read by a person, not stored
+    /// by Prometheus, and it would be wrong rather than protected if it folded rows together.
+    /// Per-label value caps stay, since they bound what automatic route templates can produce.
+    public static func schema(by grouping: Grouping, like schema: MetricsSchema) throws(SchemaError) -> MetricsSchema {
+        var limits = schema.limits
+        limits.maxSeriesPerFamily = max(limits.maxSeriesPerFamily, 100_000)
+        return try MetricsSchema(
+            families: families(by: grouping), limits: limits, classification: schema.classification)
+    }
+
+    /// The rows, and the totals, counted in `snapshot` of a pipeline built on ``schema(by:like:)``.
+    public static func table(from snapshot: MetricSnapshot, by grouping: Grouping) -> Table {
+        let keyName = grouping.label.name
+        var rows: [String: Row] = [:]
+        var table = Table(grouping: grouping)
+        func row(_ key: String) -> Row { rows[key] ?? Row(key: key, bucketCount: durationLayout.count + 1) }
+        for family in snapshot.families {
+            switch family.name {
+            case requestsFamily:
+                guard case .integers(let values) = family.values else { continue }
+                for (labels, value) in zip(family.labels, values) {
+                    let key = labels[keyName] ?? ""
+                    var r = row(key)
+                    r.requests += value
+                    let code = Int(labels["response_code"] ?? "") ?? 0
+                    if (400..<500).contains(code) { r.clientErrors += value }
+                    if code >= 500 { r.serverErrors += value }
+                    if labels["slow_request"] == "true" { r.slow += value }
+                    rows[key] = r
+                }
+            case durationFamily:
+                guard case .histograms(let columns) = family.values else { continue }
+                let width = columns.bucketsPerSeries
+                for (index, labels) in family.labels.enumerated() {
+                    let key = labels[keyName] ?? ""
+                    var r = row(key)
+                    for k in 0..<width { r.durationBuckets[k] += columns.bucketCounts[index * width + k] }
+                    r.durationSumMilliseconds += columns.sum(index)
+                    rows[key] = r
+                }
+            case flagsFamily:
+                guard case .integers(let values) = family.values else { continue }
+                for (labels, value) in zip(family.labels, values) {
+                    let key = labels[keyName] ?? ""
+                    var r = row(key)
+                    r.flags[labels["flag"] ?? "", default: 0] += value
+                    rows[key] = r
+                }
+            case tcpFamily:
+                guard case .integers(let values) = family.values else { continue }
+                table.tcpConnections = values.reduce(0, +)
+            case "logmetrics_lines":
+                guard case .integers(let values) = family.values else { continue }
+                for (labels, value) in zip(family.labels, values) {
+                    table.lines[labels["result"] ?? "", default: 0] += value
+                }
+            default:
+                continue
+            }
+        }
+        // Rows with no request are series created but never counted (a migrated or empty family).
+        table.rows = rows.values.filter { $0.requests > 0 }.sorted {
+            $0.requests != $1.requests ? $0.requests > $1.requests : $0.key < $1.key
+        }
+        return table
+    }
+}
+
+/// One row: the requests of one key.
+public struct Row: Sendable, Equatable {
+    public var key: String
+    public var requests: UInt64 = 0
+    /// Requests answered 400 to 499.
+    public var clientErrors: UInt64 = 0
+    /// Requests answered 500 or above.
+    public var serverErrors: UInt64 = 0
+    /// Requests slower than their route's threshold.
+    public var slow: UInt64 = 0
+    /// Per individual response flag, the requests that carried it.
+    public var flags: [String: UInt64] = [:]
+    /// Non-cumulative counts in the buckets of ``RouteTable/durationLayout``, `+Inf` last.
+    var durationBuckets: [UInt64]
+    public var durationSumMilliseconds: Double = 0
+
+    init(key: String, bucketCount: Int) {
+        self.key = key
+        durationBuckets = Array(repeating: 0, count: bucketCount)
+    }
+
+    public var durationCount: UInt64 { durationBuckets.reduce(0, +) }
+
+    /// The `q` quantile of the request duration in milliseconds: the duration of the request of
+    /// rank `ceil(q * count)`; exact up to ``RouteTable/exactUpToMilliseconds``, within
+    /// ``RouteTable/relativeError`` above. Nil when no request was timed.
+    public func durationQuantile(_ q: Double) -> Double? {
+        let count = durationCount
+        guard count > 0 else { return nil }
+        let rank = max(1, UInt64((q * Double(count)).rounded(.up)))
+        let bounds = RouteTable.durationLayout.upperBounds
+        var below: UInt64 = 0
+        for (index, inBucket) in durationBuckets.enumerated() where inBucket > 0 {
+            guard below + inBucket >= rank else {
+                below += inBucket
+                continue
+            }
+            guard index < bounds.count else { return bounds.last }  // beyond 70 minutes
+            let upper = bounds[index]
+            if upper <= Double(RouteTable.exactUpToMilliseconds) { return upper }
+            // Spread the bucket's requests evenly on a log scale, as PromQL does for native
+            // histograms; the answer stays inside the bucket, hence the bound on the error.
+            let lower = bounds[index - 1]
+            let fraction = Double(rank - below) / Double(inBucket)
+            return lower * pow(upper / lower, fraction)
+        }
+        return bounds.last
+    }
+
+    /// The flags that appear most often, most frequent first.
+    public func topFlags(_ n: Int) -> [(flag: String, count: UInt64)] {
+        flags.filter { $0.value > 0 }.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .prefix(n).map { (flag: $0.key, count: $0.value) }
+    }
+
+    /// This row's counts less those of `earlier`, a reading of the same row taken before.
+    func subtracting(_ earlier: Row) -> Row {
+        var r = self
+        r.requests -= min(r.requests, earlier.requests)
+        r.clientErrors -= min(r.clientErrors, earlier.clientErrors)
+        r.serverErrors -= min(r.serverErrors, earlier.serverErrors)
+        r.slow -= min(r.slow, earlier.slow)
+        for (flag, count) in earlier.flags { r.flags[flag] = (r.flags[flag] ?? 0) - min(r.flags[flag] ?? 0, count) }
+        for k in r.durationBuckets.indices where k < earlier.durationBuckets.count {
+            r.durationBuckets[k] -= min(r.durationBuckets[k], earlier.durationBuckets[k])
+        }
+        r.durationSumMilliseconds = max(0, r.durationSumMilliseconds - earlier.durationSumMilliseconds)
+        return r
+    }
+}
+
+/// The rows of a report with what it says about the input as a whole.
+public struct Table: Sendable, Equatable {
+    public var grouping: Grouping
+    /// By traffic, highest first.
+    public var rows: [Row] = []
+    /// TCP proxy connections, which are not requests and have no row.
+    public var tcpConnections: UInt64 = 0
+    /// Lines read, by outcome (`parsed`, `skipped`, `malformed`, `oversized`).
+    public var lines: [String: UInt64] = [:]
+    /// The requests' start times, first and last, when the log had them (Unix seconds).
+    public var firstRequest: Double?
+    public var lastRequest: Double?
+
+    public init(grouping: Grouping) {
+        self.grouping = grouping
+    }
+
+    public var requests: UInt64 { rows.reduce(0) { $0 + $1.requests } }
+
+    /// The time the requests span, seconds; nil when unknown or a single instant.
+    public var spanSeconds: Double? {
+        guard let first = firstRequest, let last = lastRequest, last > first else { return nil }
+        return last - first
+    }
+
+    /// The counts of this table less those of `earlier`: what happened between the two readings.
+    public func subtracting(_ earlier: Table) -> Table {
+        var result = self
+        let before = Dictionary(earlier.rows.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
+        result.rows = rows.map { row in before[row.key].map { row.subtracting($0) } ?? row }.filter {
+            $0.requests > 0
+        }.sorted { $0.requests != $1.requests ? $0.requests > $1.requests : $0.key < $1.key }
+        result.tcpConnections -= min(tcpConnections, earlier.tcpConnections)
+        for (result_, count) in earlier.lines {
+            result.lines[result_] = (lines[result_] ?? 0) - min(lines[result_] ?? 0, count)
+        }
+        return result
+    }
+}
