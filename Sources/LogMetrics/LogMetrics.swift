@@ -16,7 +16,7 @@ struct LogMetrics: AsyncParsableCommand {
               logmetrics report --format prometheus access.log
             """,
         version: version,
-        subcommands: [Serve.self, Report.self, Explain.self, CheckConfig.self],
+        subcommands: [Serve.self, Report.self, Top.self, Explain.self, CheckConfig.self],
         defaultSubcommand: Serve.self
     )
 }

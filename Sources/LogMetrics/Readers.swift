@@ -50,12 +50,26 @@ final class StandardInputReader: Reader, @unchecked Sendable {
     override func run() {
         let ingest = Ingest(current: current, shardIndex: shardIndex)
         let reader = ChunkReader()
+        var ended = false
         do {
-            _ = try reader.readToEnd(0, path: "standard input") { ingest.feed($0) }
+            // Waits in poll, not in read, so that a stop (SIGTERM) is seen while the writer
+            // (`kubectl logs -f`) keeps the pipe open and silent.
+            while !stop.isStopped {
+                var fds = pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&fds, 1, 100)
+                if ready < 0, errno == EINTR { continue }
+                guard ready != 0 else { continue }
+                if try reader.readOnce(STDIN_FILENO, path: "standard input", { ingest.feed($0) }) == 0 {
+                    ended = true
+                    break
+                }
+            }
         } catch {
+            ended = true
             log("logmetrics: \(error)")
         }
         ingest.finish()
+        guard ended else { return }
         if exitOnEOF {
             stop.trigger()
         } else {

@@ -372,8 +372,11 @@ extension MetricSnapshot {
     }
 }
 
+/// Where messages go instead of standard error while a full-screen view (`top`) owns the terminal.
+let logSink = Mutex<(@Sendable (String) -> Void)?>(nil)
+
 func log(_ message: String) {
-    printError(message)
+    if let sink = logSink.withLock({ $0 }) { sink(message) } else { printError(message) }
 }
 
 /// Set once to stop everything; waited on by the command.

@@ -97,7 +97,7 @@ public enum RouteTable {
         let keyName = grouping.label.name
         var rows: [String: Row] = [:]
         var table = Table(grouping: grouping)
-        func row(_ key: String) -> Row { rows[key] ?? Row(key: key, bucketCount: durationLayout.count + 1) }
+        func row(_ key: String) -> Row { rows[key] ?? Row(key: key) }
         for family in snapshot.families {
             switch family.name {
             case requestsFamily:
@@ -118,7 +118,7 @@ public enum RouteTable {
                 for (index, labels) in family.labels.enumerated() {
                     let key = labels[keyName] ?? ""
                     var r = row(key)
-                    for k in 0..<width { r.durationBuckets[k] += columns.bucketCounts[index * width + k] }
+                    r.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
                     r.durationSumMilliseconds += columns.sum(index)
                     rows[key] = r
                 }
@@ -162,16 +162,43 @@ public struct Row: Sendable, Equatable {
     public var slow: UInt64 = 0
     /// Per individual response flag, the requests that carried it.
     public var flags: [String: UInt64] = [:]
-    /// Non-cumulative counts in the buckets of ``RouteTable/durationLayout``, `+Inf` last.
-    var durationBuckets: [UInt64]
+    /// The populated buckets of ``RouteTable/durationLayout`` (the last index is `+Inf`), by
+    /// index: sparse, since a live view keeps a reading per second of every row.
+    var durationBuckets: [(index: Int, count: UInt64)] = []
     public var durationSumMilliseconds: Double = 0
 
-    init(key: String, bucketCount: Int) {
+    init(key: String) {
         self.key = key
-        durationBuckets = Array(repeating: 0, count: bucketCount)
     }
 
-    public var durationCount: UInt64 { durationBuckets.reduce(0, +) }
+    public var durationCount: UInt64 { durationBuckets.reduce(0) { $0 + $1.count } }
+
+    public static func == (a: Row, b: Row) -> Bool {
+        a.key == b.key && a.requests == b.requests && a.clientErrors == b.clientErrors
+            && a.serverErrors == b.serverErrors && a.slow == b.slow && a.flags == b.flags
+            && a.durationBuckets.elementsEqual(b.durationBuckets, by: { $0 == $1 })
+            && a.durationSumMilliseconds == b.durationSumMilliseconds
+    }
+
+    /// Adds dense non-cumulative bucket counts (one per bucket of the layout, `+Inf` last).
+    mutating func addDurations(_ dense: ArraySlice<UInt64>) {
+        var merged: [(index: Int, count: UInt64)] = []
+        var k = 0
+        for (offset, count) in dense.enumerated() where count > 0 {
+            while k < durationBuckets.count, durationBuckets[k].index < offset {
+                merged.append(durationBuckets[k])
+                k += 1
+            }
+            if k < durationBuckets.count, durationBuckets[k].index == offset {
+                merged.append((offset, durationBuckets[k].count + count))
+                k += 1
+            } else {
+                merged.append((offset, count))
+            }
+        }
+        merged += durationBuckets[k...]
+        durationBuckets = merged
+    }
 
     /// The `q` quantile of the request duration in milliseconds: the duration of the request of
     /// rank `ceil(q * count)`; exact up to ``RouteTable/exactUpToMilliseconds``, within
@@ -182,7 +209,7 @@ public struct Row: Sendable, Equatable {
         let rank = max(1, UInt64((q * Double(count)).rounded(.up)))
         let bounds = RouteTable.durationLayout.upperBounds
         var below: UInt64 = 0
-        for (index, inBucket) in durationBuckets.enumerated() where inBucket > 0 {
+        for (index, inBucket) in durationBuckets where inBucket > 0 {
             guard below + inBucket >= rank else {
                 below += inBucket
                 continue
@@ -213,8 +240,10 @@ public struct Row: Sendable, Equatable {
         r.serverErrors -= min(r.serverErrors, earlier.serverErrors)
         r.slow -= min(r.slow, earlier.slow)
         for (flag, count) in earlier.flags { r.flags[flag] = (r.flags[flag] ?? 0) - min(r.flags[flag] ?? 0, count) }
-        for k in r.durationBuckets.indices where k < earlier.durationBuckets.count {
-            r.durationBuckets[k] -= min(r.durationBuckets[k], earlier.durationBuckets[k])
+        let before = Dictionary(earlier.durationBuckets.map { ($0.index, $0.count) }, uniquingKeysWith: +)
+        r.durationBuckets = r.durationBuckets.compactMap { bucket in
+            let left = bucket.count - min(bucket.count, before[bucket.index] ?? 0)
+            return left > 0 ? (bucket.index, left) : nil
         }
         r.durationSumMilliseconds = max(0, r.durationSumMilliseconds - earlier.durationSumMilliseconds)
         return r

@@ -119,7 +119,7 @@ public enum TableWriter {
         return fixed(100 * Double(part) / Double(whole), digits: 1)
     }
 
-    static func rate(_ value: Double) -> String {
+    public static func rate(_ value: Double) -> String {
         value >= 100 ? String(Int(value.rounded())) : fixed(value, digits: value >= 10 ? 1 : 2)
     }
 
@@ -132,7 +132,7 @@ public enum TableWriter {
         return elapsed(ms / 1000)
     }
 
-    static func elapsed(_ seconds: Double) -> String {
+    public static func elapsed(_ seconds: Double) -> String {
         if seconds < 60 { return fixed(seconds, digits: seconds < 10 ? 1 : 0) + "s" }
         let whole = Int(seconds.rounded())
         if whole < 3600 { return "\(whole / 60)m\(whole % 60)s" }

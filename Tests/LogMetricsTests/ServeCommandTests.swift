@@ -254,4 +254,28 @@ func total(_ exposition: String, _ name: String = "logmetrics_http_requests_tota
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
     }
+
+    /// `kubectl logs -f` keeps the pipe open and may say nothing for minutes: SIGTERM must still
+    /// end the process promptly rather than wait for the writer.
+    @Test func aStopIsPromptWhileStandardInputStaysOpenAndSilent() throws {
+        let process = Process()
+        process.executableURL = CommandRunner.executable
+        process.arguments = ["--listen", "127.0.0.1:0"]
+        let input = Pipe()
+        process.standardInput = input
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        input.fileHandleForWriting.write(
+            try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("access.log"))))
+        usleep(500_000)
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        let stopped = !process.isRunning
+        if !stopped { process.terminate() }
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(stopped)
+        #expect(process.terminationStatus == 0)
+    }
 }

@@ -1,0 +1,184 @@
+import Aggregation
+import ArgumentParser
+import Configuration
+import Foundation
+import Reporting
+import Synchronization
+import Tailer
+
+struct Top: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A live table of the last minute's requests by route, while following (standard input by default).",
+        discussion: """
+            On a terminal the table is redrawn every second; q or Ctrl-C quits and gives the terminal \
+            back as it was. Otherwise (output to a file or a pipe) the table is printed every 10 seconds, \
+            and once more when standard input ends.
+
+              kubectl logs -f deploy/istio-ingressgateway -n istio-system | logmetrics top
+              logmetrics top --by destination --window 5m '/var/log/pods/*_istio-*/istio-proxy/*.log'
+            """)
+
+    @OptionGroup var input: InputOptions
+
+    @Option(help: "What a row is: \(Grouping.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var by: Grouping = .route
+
+    @Option(help: "The sliding window the table covers: seconds, or with a unit (90s, 5m).")
+    var window: String = "60s"
+
+    @Option(help: "Seconds between redraws (default: 1 on a terminal, 10 otherwise).")
+    var refresh: Double?
+
+    @Option(help: "Rows to show (default: as many as the terminal has room for; 20 otherwise).")
+    var top: Int?
+
+    @Option(help: "Where to start in files present at start: head or tail.")
+    var from: Serve.StartPosition = .tail
+
+    @Option(help: "How often followed files are checked for growth, rotation and truncation, in milliseconds.")
+    var pollIntervalMs: Int = 250
+
+    var windowSeconds: Double {
+        get throws {
+            let text = window.trimmingCharacters(in: .whitespaces)
+            let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+            for (suffix, scale) in units where text.hasSuffix(suffix) {
+                if let value = Double(text.dropLast(suffix.count)), value > 0 { return value * scale }
+                break
+            }
+            if let value = Double(text), value > 0 { return value }
+            throw ValidationError("--window: \"\(window)\" is not a duration such as 60, 90s or 5m")
+        }
+    }
+
+    func validate() throws {
+        _ = try windowSeconds
+        if let refresh, !(refresh >= 0.1) { throw ValidationError("--refresh must be at least 0.1 seconds") }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1") }
+        guard pollIntervalMs > 0 else { throw ValidationError("--poll-interval-ms must be positive") }
+    }
+
+    func run() async throws {
+        let compiled = try input.configuration()
+        let counting: CompiledConfiguration
+        do {
+            counting = compiled.counting(into: try RouteTable.schema(by: by, like: compiled.schema))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let patterns = input.inputs.filter { $0 != "-" }
+        let readsStandardInput = input.inputs.contains("-")
+        let workerCount = patterns.isEmpty ? 0 : 1
+        let current = Current(counting, shards: workerCount + (readsStandardInput ? 1 : 0))
+        let stop = StopSignal()
+        let screen = Screen()
+        let interactive = screen != nil
+        var tailing = TailerConfiguration()
+        tailing.startPosition = from == .head ? .head : .tail
+        tailing.pollInterval = .milliseconds(pollIntervalMs)
+        let assignment = PathAssignment(workers: workerCount)
+        let workers = (0..<workerCount).map { index in
+            FollowWorker(
+                index: index, patterns: patterns, assignment: assignment, configuration: tailing, resume: nil,
+                current: current, shardIndex: index, stop: stop, checkpointer: nil)
+        }
+        var readers: [Reader] = workers
+        let standardInput =
+            readsStandardInput
+            ? StandardInputReader(current: current, shardIndex: workerCount, stop: stop, exitOnEOF: !interactive)
+            : nil
+        if let standardInput { readers.append(standardInput) }
+
+        let messages = Messages()
+        if let screen {
+            logSink.withLock { $0 = { message in messages.post(message) } }
+            screen.enter()
+        }
+        defer {
+            screen?.leave()
+            logSink.withLock { $0 = nil }
+        }
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
+        defer { signals.cancel() }
+        let keys = screen.map { screen in KeyReader(screen: screen, stop: stop) }
+        keys?.start()
+        for reader in readers { reader.start() }
+
+        let view = SlidingTable(window: try windowSeconds)
+        let interval = refresh ?? (interactive ? 1 : 10)
+        view.add(Self.reading(current, by: by), at: monotonicSeconds())
+        var nextDraw = monotonicSeconds() + (interactive ? 0 : interval)
+        while !stop.isStopped {
+            let now = monotonicSeconds()
+            if now >= nextDraw {
+                view.add(Self.reading(current, by: by), at: now)
+                let (table, seconds) = view.current()
+                if let screen {
+                    screen.draw(
+                        header: header(table, seconds: seconds), table: table, seconds: seconds, rows: top,
+                        message: messages.latest)
+                } else {
+                    writeAll(STDOUT_FILENO, Array(plain(table, seconds: seconds).utf8))
+                }
+                nextDraw = now + interval
+            }
+            usleep(20_000)
+        }
+        for worker in workers { worker.requestStop() }
+        for reader in readers { reader.join() }
+        if !interactive, readsStandardInput {
+            // Standard input ended (or a signal came): the last of the log is shown before exiting.
+            view.add(Self.reading(current, by: by), at: monotonicSeconds())
+            let (table, seconds) = view.current()
+            writeAll(STDOUT_FILENO, Array(plain(table, seconds: seconds).utf8))
+        }
+    }
+
+    static func reading(_ current: Current, by grouping: Grouping) -> Table {
+        RouteTable.table(from: current.get.pipeline.snapshot(includeNative: false), by: grouping)
+    }
+
+    func header(_ table: Table, seconds: Double) -> String {
+        let rate = seconds > 0 ? Double(table.requests) / seconds : 0
+        return "logmetrics top · by \(by.rawValue) · last \(TableWriter.elapsed(seconds)) · "
+            + "\(TableWriter.rate(rate)) req/s · \(input.inputs.map { $0 == "-" ? "stdin" : $0 }.joined(separator: " "))"
+    }
+
+    func plain(_ table: Table, seconds: Double) -> String {
+        let stamp = ISO8601DateFormatter().string(from: Date())
+        return "--- \(stamp) · by \(by.rawValue) · last \(TableWriter.elapsed(seconds)) ---\n"
+            + TableWriter.text(table, top: top ?? 20, rateSeconds: max(seconds, 0.001)) + "\n"
+    }
+}
+
+/// Readings of the cumulative table, kept for one window, so that the view is the difference
+/// between now and a window ago: a sliding window, not one that empties on a schedule.
+final class SlidingTable {
+    let window: Double
+    private var readings: [(time: Double, table: Table)] = []
+
+    init(window: Double) {
+        self.window = window
+    }
+
+    func add(_ table: Table, at time: Double) {
+        readings.append((time, table))
+        // Keep the newest reading at or before the window's start; drop what is older.
+        while readings.count > 2, readings[1].time <= time - window { readings.removeFirst() }
+    }
+
+    /// The table of the window (or of the time since the first reading, until a window has
+    /// passed) and the seconds it covers.
+    func current() -> (Table, Double) {
+        guard let last = readings.last, let first = readings.first else { return (Table(grouping: .route), 0) }
+        return (last.table.subtracting(first.table), last.time - first.time)
+    }
+}
+
+/// The latest message, shown on the status line of the full-screen view.
+final class Messages: Sendable {
+    private let value = Mutex<String?>(nil)
+
+    func post(_ message: String) { value.withLock { $0 = message } }
+    var latest: String? { value.withLock { $0 } }
+}
