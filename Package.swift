@@ -56,7 +56,8 @@ let package = Package(
         .target(name: "CFileBirth"),
         .target(
             name: "Tailer", dependencies: ["AccessLogParser", "CZlib", "CFileBirth"], swiftSettings: hotPathSettings),
-        .target(name: "Kubernetes", dependencies: ["CCurl"]),
+        .target(name: "HTTPClient", dependencies: ["CCurl"]),
+        .target(name: "Kubernetes", dependencies: ["HTTPClient"]),
         .target(name: "Checkpoint", dependencies: ["Tailer", "Exposition", "Histograms"]),
         .target(
             name: "Configuration",
@@ -79,7 +80,7 @@ let package = Package(
             name: "LogMetrics",
             dependencies: [
                 "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
-                "Kubernetes", "Reporting", "ScrapeServer", "Tailer",
+                "HTTPClient", "Kubernetes", "Reporting", "ScrapeServer", "Tailer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
@@ -122,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "KubernetesTests",
             dependencies: [
-                "Kubernetes", "KubernetesTestSupport",
+                "Kubernetes", "KubernetesTestSupport", "HTTPClient",
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Synchronization
 
 /// Builds the requests to one API server: URLs with their query, and the credentials.
@@ -21,9 +22,11 @@ struct APIConnection: Sendable {
         }
         var headers: [String] = []
         if let token = token?.current() { headers.append("Authorization: Bearer \(token)") }
-        return HTTPRequest(
+        var request = HTTPRequest(
             url: url, headers: headers, caFile: endpoint.caFile, connectTimeout: timing.connectTimeout,
-            totalTimeout: timing.connectTimeout + (timeout ?? .zero), userAgent: "logmetrics (kubernetes metadata)")
+            totalTimeout: timing.connectTimeout + (timeout ?? .zero))
+        request.userAgent = "logmetrics (kubernetes metadata)"
+        return request
     }
 
     /// The collection path of `resource`, cluster-wide or in one namespace.

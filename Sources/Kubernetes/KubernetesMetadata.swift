@@ -1,4 +1,5 @@
 import Foundation
+import HTTPClient
 import Synchronization
 
 /// Pod and service metadata from the Kubernetes API, kept current by list and watch, for

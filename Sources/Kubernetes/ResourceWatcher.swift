@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import HTTPClient
 import Synchronization
 
 /// Keeps the index in step with one resource: lists it, then watches from the list's

@@ -50,6 +50,38 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds between checkpoints into --state-dir (one is also taken for every scrape and at exit).")
     var checkpointIntervalSeconds: Int = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write the metrics to this file, atomically, for node_exporter's textfile collector (name it *.prom).",
+            valueName: "path"))
+    var textfile: String?
+
+    @Option(help: "Seconds between --textfile writes (one is also written at exit).")
+    var textfileIntervalSeconds: Double = 15
+
+    @Option(
+        name: .customLong("push-gateway"),
+        help: ArgumentHelp(
+            "Also PUT the metrics to this Prometheus Pushgateway (http[s]://[user:password@]host:port), on "
+                + "--push-interval-seconds and at exit.", valueName: "url"))
+    var pushGateway: String?
+
+    @Option(help: "Seconds between pushes.")
+    var pushIntervalSeconds: Double = 30
+
+    @Option(help: "The job label of pushes.")
+    var pushJob: String = "logmetrics"
+
+    @Option(
+        name: .customLong("push-grouping"),
+        help: ArgumentHelp(
+            "A grouping label of pushes, NAME=VALUE (repeatable; default instance=<host name>).",
+            valueName: "name=value"))
+    var pushGrouping: [String] = []
+
+    @Option(help: "Seconds one push may take, connection included (each push tries 3 times).")
+    var pushTimeoutSeconds: Double = 10
+
     enum StartPosition: String, ExpressibleByArgument {
         case head
         case tail
@@ -62,6 +94,37 @@ struct Serve: AsyncParsableCommand {
         guard checkpointIntervalSeconds > 0 else {
             throw ValidationError("--checkpoint-interval-seconds must be positive")
         }
+        guard textfileIntervalSeconds >= 1 else { throw ValidationError("--textfile-interval-seconds must be >= 1") }
+        guard pushIntervalSeconds >= 1 else { throw ValidationError("--push-interval-seconds must be >= 1") }
+        guard pushTimeoutSeconds > 0 else { throw ValidationError("--push-timeout-seconds must be positive") }
+        if let pushGateway, !(pushGateway.hasPrefix("http://") || pushGateway.hasPrefix("https://")) {
+            throw ValidationError("--push-gateway needs an http:// or https:// URL, got \"\(pushGateway)\"")
+        }
+        for pair in pushGrouping {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, Escaping.isValidLabelName(parts[0]), parts[0] != "job" else {
+                throw ValidationError(
+                    "--push-grouping expects NAME=VALUE with a label name other than job, got \"\(pair)\"")
+            }
+        }
+        if let textfile {
+            let directory = (textfile as NSString).deletingLastPathComponent
+            guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory) else {
+                throw ValidationError("--textfile: the directory \(directory) does not exist")
+            }
+        }
+    }
+
+    /// The grouping labels of pushes: as given, with `instance` the host name unless given.
+    var pushGroupingLabels: [(String, String)] {
+        var labels = pushGrouping.map { pair -> (String, String) in
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            return (parts[0], parts[1])
+        }
+        if !labels.contains(where: { $0.0 == "instance" }) {
+            labels.insert(("instance", ProcessInfo.processInfo.hostName), at: 0)
+        }
+        return labels
     }
 
     /// File readers for these inputs: one for a single file named literally, else one per core up
@@ -115,24 +178,39 @@ struct Serve: AsyncParsableCommand {
                 StandardInputReader(current: current, shardIndex: workerCount, stop: stop, exitOnEOF: exitOnEOF))
         }
         let fileMetrics = FileMetrics(workers: workers)
+        let exporterMetrics = ExporterMetrics()
+        let snapshotFor: @Sendable (ExpositionFormat) -> MetricSnapshot = { [checkpointer] format in
+            var snapshot: MetricSnapshot
+            if let checkpointer {
+                snapshot = checkpointer.served(format)
+                snapshot.families += checkpointer.families
+            } else {
+                let now = current.get
+                snapshot = now.pipeline.snapshot(
+                    includeCreated: format != .text && now.compiled.configuration.createdTimestamps,
+                    includeExemplars: format != .text, includeNative: format == .protobuf)
+            }
+            snapshot.families += [BuildInfo.family] + reloads.families + fileMetrics.families()
+            if let enrichment { snapshot.families += enrichment.families }
+            snapshot.families += exporterMetrics.families
+            return snapshot
+        }
         let server = ScrapeServer(
-            configuration: .init(host: address.host, port: address.port),
-            snapshotFor: { [checkpointer] format in
-                var snapshot: MetricSnapshot
-                if let checkpointer {
-                    snapshot = checkpointer.served(format)
-                    snapshot.families += checkpointer.families
-                } else {
-                    let now = current.get
-                    snapshot = now.pipeline.snapshot(
-                        includeCreated: format != .text && now.compiled.configuration.createdTimestamps,
-                        includeExemplars: format != .text, includeNative: format == .protobuf)
-                }
-                snapshot.families += [BuildInfo.family] + reloads.families + fileMetrics.families()
-                if let enrichment { snapshot.families += enrichment.families }
-                return snapshot
-            },
+            configuration: .init(host: address.host, port: address.port), snapshotFor: snapshotFor,
             isReady: { true })
+        var exporter: Exporter?
+        if textfile != nil || pushGateway != nil {
+            let made = Exporter(
+                current: current, stop: stop, snapshot: { snapshotFor(.text) },
+                textfile: textfile.map { TextfileWriter(path: $0) }, textfileInterval: textfileIntervalSeconds,
+                pusher: pushGateway.map {
+                    PushgatewayClient(
+                        url: $0, job: pushJob, grouping: pushGroupingLabels,
+                        timeout: .milliseconds(Int(pushTimeoutSeconds * 1000)))
+                }, pushInterval: pushIntervalSeconds)
+            exporterMetrics.set(made)
+            exporter = made
+        }
         // Readers first: a checkpoint pauses them. With --state-dir the first checkpoint is
         // taken before the first scrape can come, so that every scrape has one to be served from.
         for reader in readers { reader.start() }
@@ -148,6 +226,7 @@ struct Serve: AsyncParsableCommand {
             current: current, stop: stop, checkpointer: checkpointer,
             checkpointInterval: Double(checkpointIntervalSeconds))
         maintenance.start()
+        exporter?.start()
         await stop.wait()
         signals.cancel()
         hangups.cancel()
@@ -156,6 +235,8 @@ struct Serve: AsyncParsableCommand {
         for reader in readers { reader.join() }
         maintenance.join()
         checkpointer?.finalCheckpoint()
+        exporter?.join()
+        exporter?.finish()
         try await server.shutdown()
     }
 
@@ -211,6 +292,14 @@ struct Serve: AsyncParsableCommand {
             log("logmetrics: configuration not reloaded, keeping the one in force: \(error)")
         }
     }
+}
+
+/// The self-metrics of the exporter, once there is one (it is made after the scrape callback).
+final class ExporterMetrics: Sendable {
+    private let exporter = Mutex<Exporter?>(nil)
+
+    func set(_ made: Exporter) { exporter.withLock { $0 = made } }
+    var families: [MetricFamilySnapshot] { exporter.withLock { $0 }?.families ?? [] }
 }
 
 /// Counts reloads by outcome, for `logmetrics_config_reloads_total`.

@@ -1,21 +1,41 @@
 import CCurl
 import Synchronization
 
-/// One HTTP GET as libcurl should make it.
-struct HTTPRequest: Sendable {
-    var url: String
+/// One HTTP request as libcurl should make it: a GET, or a PUT/POST/DELETE with a body.
+public struct HTTPRequest: Sendable {
+    public var url: String
+    public var method = "GET"
+    /// Sent with PUT and POST.
+    public var body: [UInt8] = []
     /// Complete header lines (`Authorization: Bearer ...`).
-    var headers: [String] = []
+    public var headers: [String] = []
     /// A PEM bundle to verify the server with, instead of the system's store.
-    var caFile: String?
-    var connectTimeout: Duration
+    public var caFile: String?
+    public var connectTimeout: Duration
     /// The whole transfer, connection included; nil for none.
-    var totalTimeout: Duration?
-    var userAgent = "logmetrics"
+    public var totalTimeout: Duration?
+    public var userAgent = "logmetrics"
+    /// The media types asked for.
+    public var accept = "application/json"
+    /// `user:password` for HTTP basic authentication.
+    public var basicAuth: String?
+
+    public init(
+        url: String, method: String = "GET", body: [UInt8] = [], headers: [String] = [], caFile: String? = nil,
+        connectTimeout: Duration, totalTimeout: Duration? = nil
+    ) {
+        self.url = url
+        self.method = method
+        self.body = body
+        self.headers = headers
+        self.caFile = caFile
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+    }
 }
 
 /// How a transfer ended.
-enum TransferOutcome: Equatable, Sendable {
+public enum TransferOutcome: Equatable, Sendable {
     /// The response arrived in full (whatever its status).
     case completed(status: Int)
     /// The body callback asked to stop.
@@ -35,14 +55,14 @@ enum TransferOutcome: Equatable, Sendable {
 /// (the owning watcher's); ``cancel()`` and ``isCancelled`` may be called from any thread. The
 /// multi handle keeps the connection between requests, so a list and the watch after it reuse
 /// one TCP connection when the server allows it.
-final class CurlTransfer: @unchecked Sendable {
+public final class CurlTransfer: @unchecked Sendable {
     // @unchecked Sendable: `easy` and `multi` are used by the owning thread only, except for
     // curl_multi_wakeup, which libcurl documents as callable from any thread.
     private let easy: UnsafeMutableRawPointer
     private let multi: UnsafeMutableRawPointer
     private let cancelled = Atomic<Bool>(false)
 
-    init() {
+    public init() {
         precondition(CurlLibrary.isInitialized, "libcurl could not be initialised")
         guard let easy = curl_easy_init(), let multi = curl_multi_init() else {
             fatalError("libcurl could not allocate a handle")
@@ -56,16 +76,16 @@ final class CurlTransfer: @unchecked Sendable {
         curl_easy_cleanup(easy)
     }
 
-    var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
+    public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
 
     /// Ends the transfer in progress and any later one, and wakes ``pause(for:)``.
-    func cancel() {
+    public func cancel() {
         cancelled.store(true, ordering: .releasing)
         _ = curl_multi_wakeup(multi)
     }
 
     /// Waits for `duration`; false when cancelled first.
-    func pause(for duration: Duration) -> Bool {
+    public func pause(for duration: Duration) -> Bool {
         let deadline = ContinuousClock.now.advanced(by: duration)
         while !isCancelled {
             let remaining = ContinuousClock.now.duration(to: deadline)
@@ -78,12 +98,12 @@ final class CurlTransfer: @unchecked Sendable {
 
     /// Makes the request, handing each piece of the body to `body` with the response status as
     /// soon as it arrives; `body` returns false to stop the transfer.
-    func perform(_ request: HTTPRequest, body: (Int, UnsafeRawBufferPointer) -> Bool) -> TransferOutcome {
+    public func perform(_ request: HTTPRequest, body: (Int, UnsafeRawBufferPointer) -> Bool) -> TransferOutcome {
         if isCancelled { return .cancelled }
         curl_easy_reset(easy)
         var headers: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headers) }
-        for line in request.headers + ["Accept: application/json"] {
+        for line in request.headers + ["Accept: \(request.accept)"] {
             headers = curl_slist_append(headers, line)
         }
         return withoutActuallyEscaping(body) { body in
@@ -93,7 +113,25 @@ final class CurlTransfer: @unchecked Sendable {
             var setup = CURLE_OK
             func set(_ code: CURLcode) { if setup == CURLE_OK { setup = code } }
             set(ccurl_easy_setopt_string(easy, CURLOPT_URL, request.url))
-            set(ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+            if request.method == "GET" {
+                set(ccurl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1))
+            } else {
+                set(ccurl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method))
+                if !request.body.isEmpty || request.method == "PUT" || request.method == "POST" {
+                    // Copied by libcurl, so the array need not outlive this call's setup.
+                    set(ccurl_easy_setopt_long(easy, CURLOPT_POSTFIELDSIZE, request.body.count))
+                    request.body.withUnsafeBytes { bytes in
+                        set(
+                            ccurl_easy_setopt_pointer(
+                                easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress)))
+                    }
+                }
+            }
+            if let basicAuth = request.basicAuth {
+                // 1 is CURLAUTH_BASIC, a macro Swift does not import.
+                set(ccurl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, 1))
+                set(ccurl_easy_setopt_string(easy, CURLOPT_USERPWD, basicAuth))
+            }
             // Threads and signals do not mix; name resolution timeouts are then not enforced
             // on resolvers without threads, and the connect timeout still bounds the wait.
             set(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1))
@@ -202,15 +240,15 @@ private let curlWriteCallback: curl_write_callback = { data, size, count, contex
 }
 
 /// libcurl's process-wide initialisation.
-enum CurlLibrary {
+public enum CurlLibrary {
     /// `curl_global_init` is not thread-safe and must run before any handle exists: a global's
     /// initialiser runs exactly once, on first use, even when several threads race to it.
-    static let isInitialized: Bool = ccurl_global_init_default() == CURLE_OK
+    public static let isInitialized: Bool = ccurl_global_init_default() == CURLE_OK
 }
 
 extension Duration {
     /// Whole milliseconds, rounded down, for libcurl's `long` millisecond options.
-    var milliseconds: Int {
+    public var milliseconds: Int {
         let (seconds, attoseconds) = components
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1000)
         if overflow { return seconds < 0 ? .min : .max }

@@ -1,18 +1,18 @@
 /// Waits between failed requests: exponential from an initial delay up to a maximum, each wait
 /// drawn at random from its upper half, so that the watchers of many nodes that lost the API
 /// server together do not come back in step.
-struct Backoff {
-    let initial: Duration
-    let maximum: Duration
-    private(set) var failures = 0
+public struct Backoff: Sendable {
+    public let initial: Duration
+    public let maximum: Duration
+    public private(set) var failures = 0
 
-    init(initial: Duration, maximum: Duration) {
+    public init(initial: Duration, maximum: Duration) {
         self.initial = initial
         self.maximum = max(initial, maximum)
     }
 
     /// The wait before the next attempt, counting one more failure.
-    mutating func next(using generator: inout some RandomNumberGenerator) -> Duration {
+    public mutating func next(using generator: inout some RandomNumberGenerator) -> Duration {
         var delay = initial
         for _ in 0..<failures where delay < maximum {
             delay *= 2
@@ -23,13 +23,13 @@ struct Backoff {
         return delay * Double.random(in: 0.5...1.0, using: &generator)
     }
 
-    mutating func next() -> Duration {
+    public mutating func next() -> Duration {
         var generator = SystemRandomNumberGenerator()
         return next(using: &generator)
     }
 
     /// After a success: the next failure waits the initial delay again.
-    mutating func reset() {
+    public mutating func reset() {
         failures = 0
     }
 }

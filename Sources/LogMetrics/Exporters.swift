@@ -1,0 +1,240 @@
+import Exposition
+import Foundation
+import HTTPClient
+import Synchronization
+
+/// Counts the outcomes of one way of handing the metrics on, for its self-metric.
+final class OutcomeCounter: Sendable {
+    let name: String
+    let help: String
+    private let counts = Mutex<(success: UInt64, failure: UInt64, lastSuccess: Double?, failing: Bool)>(
+        (0, 0, nil, false))
+
+    init(name: String, help: String) {
+        self.name = name
+        self.help = help
+    }
+
+    /// Counts one outcome; true when it differs from the one before (the first failure, a
+    /// recovery), which is when a person wants to read about it.
+    @discardableResult
+    func count(success: Bool) -> Bool {
+        counts.withLock { counts in
+            if success {
+                counts.success += 1
+                counts.lastSuccess = Date().timeIntervalSince1970
+            } else {
+                counts.failure += 1
+            }
+            defer { counts.failing = !success }
+            return counts.failing == success
+        }
+    }
+
+    var families: [MetricFamilySnapshot] {
+        let (success, failure, last, _) = counts.withLock { $0 }
+        var families = [
+            MetricFamilySnapshot(
+                name: name, help: help, type: .counter,
+                labels: [
+                    LabelSet(names: ["result"], values: ["success"]), LabelSet(names: ["result"], values: ["failure"]),
+                ],
+                values: .integers([success, failure]))
+        ]
+        if let last {
+            families.append(
+                MetricFamilySnapshot(
+                    name: name + "_last_success_timestamp_seconds", help: "When the last one succeeded (Unix time).",
+                    type: .gauge, unit: "seconds", labels: [.empty], values: .doubles([last.rounded(.down)])))
+        }
+        return families
+    }
+}
+
+/// Writes the exposition to a file for node_exporter's textfile collector: to a temporary file
+/// in the same directory (a name the collector ignores), flushed, then renamed over the target,
+/// so that a scrape never reads half a file.
+struct TextfileWriter: Sendable {
+    let path: String
+    let outcomes = OutcomeCounter(
+        name: "logmetrics_textfile_writes", help: "Writes of the --textfile exposition, by result.")
+
+    func write(_ snapshot: MetricSnapshot) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1 << 16)
+        TextFormatWriter.write(snapshot, into: &bytes)
+        let temporary = path + ".tmp.\(getpid())"
+        do {
+            try Self.writeDurably(bytes, to: temporary)
+            guard rename(temporary, path) == 0 else {
+                throw SystemFailure(operation: "rename to \(path)", code: errno)
+            }
+            if outcomes.count(success: true) { log("logmetrics: --textfile \(path): written again") }
+        } catch {
+            unlink(temporary)
+            // Once when writes start failing, not every interval: the counter tells the rest.
+            if outcomes.count(success: false) { log("logmetrics: --textfile \(path): \(error)") }
+        }
+    }
+
+    static func writeDurably(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemFailure(operation: "open \(path)", code: errno) }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemFailure(operation: "write \(path)", code: errno)
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else { throw SystemFailure(operation: "fsync \(path)", code: errno) }
+    }
+}
+
+struct SystemFailure: Error, CustomStringConvertible {
+    let operation: String
+    let code: Int32
+    var description: String { "\(operation): \(String(cString: strerror(code)))" }
+}
+
+/// PUTs the exposition to a Prometheus Pushgateway under `job` and the grouping labels
+/// (`instance` by default), replacing the group's previous push.
+final class PushgatewayClient: Sendable {
+    let groupURL: String
+    let timeout: Duration
+    let attempts: Int
+    let basicAuth: String?
+    let outcomes = OutcomeCounter(
+        name: "logmetrics_pushes", help: "Pushes to the --push-gateway, by result (a push retried counts once).")
+
+    init(url: String, job: String, grouping: [(String, String)], timeout: Duration, attempts: Int = 3) {
+        var base = url
+        var auth: String?
+        // user:password@ in the URL becomes basic authentication, kept out of error messages.
+        if let scheme = base.range(of: "://"), let at = base[scheme.upperBound...].firstIndex(of: "@"),
+            !base[scheme.upperBound..<at].contains("/")
+        {
+            auth = String(base[scheme.upperBound..<at]).removingPercentEncoding
+            base.removeSubrange(scheme.upperBound...at)
+        }
+        while base.hasSuffix("/") { base.removeLast() }
+        var path = "/metrics" + Self.segment("job", job)
+        for (name, value) in grouping { path += Self.segment(name, value) }
+        groupURL = base + path
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        basicAuth = auth
+    }
+
+    /// `/name/value`, or `/name@base64/…` (URL-safe) when the value has a `/` or is empty, as the
+    /// Pushgateway's API asks.
+    static func segment(_ name: String, _ value: String) -> String {
+        if value.isEmpty || value.contains("/") {
+            let encoded = Data(value.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_")
+            return "/\(name)@base64/\(encoded.isEmpty ? "=" : encoded)"
+        }
+        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
+        return "/\(name)/\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+    }
+
+    /// One push with its retries (backing off between them); true when the gateway took it.
+    @discardableResult
+    func push(_ snapshot: MetricSnapshot, stop: StopSignal? = nil) -> Bool {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(1 << 16)
+        TextFormatWriter.write(snapshot, into: &bytes)
+        var request = HTTPRequest(
+            url: groupURL, method: "PUT", body: bytes, headers: ["Content-Type: \(TextFormatWriter.contentType)"],
+            connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout)
+        request.accept = "*/*"
+        request.basicAuth = basicAuth
+        let transfer = CurlTransfer()
+        var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(5))
+        var problem = ""
+        for attempt in 1...attempts {
+            var response: [UInt8] = []
+            let outcome = transfer.perform(request) { _, chunk in
+                if response.count < 4096 { response += chunk.prefix(4096 - response.count) }
+                return true
+            }
+            switch outcome {
+            case .completed(let status) where (200..<300).contains(status):
+                if outcomes.count(success: true) { log("logmetrics: pushing to \(groupURL) again") }
+                return true
+            case .completed(let status), .stoppedByReceiver(let status):
+                let text = String(decoding: response, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                problem = "HTTP \(status)" + (text.isEmpty ? "" : ": \(text)")
+                // A 4xx says the push itself is wrong (inconsistent metrics, bad grouping):
+                // sending it again changes nothing.
+                if (400..<500).contains(status) { break }
+            case .failed(_, let message, _):
+                problem = message
+            case .cancelled:
+                problem = "cancelled"
+            }
+            if case .completed(let status) = outcome, (400..<500).contains(status) { break }
+            if attempt < attempts, !(stop?.isStopped ?? false) { _ = transfer.pause(for: backoff.next()) }
+        }
+        if outcomes.count(success: false) { log("logmetrics: push to \(groupURL) failed: \(problem)") }
+        return false
+    }
+}
+
+/// Writes the textfile and pushes on their intervals, on a thread of its own, and once more at
+/// the end (``finish()``), so that the last counts are not lost when the process stops.
+final class Exporter: Reader, @unchecked Sendable {
+    let snapshot: @Sendable () -> MetricSnapshot
+    let textfile: TextfileWriter?
+    let textfileInterval: Double
+    let pusher: PushgatewayClient?
+    let pushInterval: Double
+
+    init(
+        current: Current, stop: StopSignal, snapshot: @escaping @Sendable () -> MetricSnapshot,
+        textfile: TextfileWriter?, textfileInterval: Double, pusher: PushgatewayClient?, pushInterval: Double
+    ) {
+        self.snapshot = snapshot
+        self.textfile = textfile
+        self.textfileInterval = textfileInterval
+        self.pusher = pusher
+        self.pushInterval = pushInterval
+        super.init(current: current, shardIndex: 0, stop: stop)
+    }
+
+    var families: [MetricFamilySnapshot] {
+        (textfile?.outcomes.families ?? []) + (pusher?.outcomes.families ?? [])
+    }
+
+    override func run() {
+        var nextWrite = monotonicNow()
+        var nextPush = monotonicNow()
+        while !stop.isStopped {
+            let now = monotonicNow()
+            if let textfile, now >= nextWrite {
+                textfile.write(snapshot())
+                nextWrite = now + textfileInterval
+            }
+            if let pusher, now >= nextPush {
+                pusher.push(snapshot(), stop: stop)
+                nextPush = monotonicNow() + pushInterval
+            }
+            usleep(100_000)
+        }
+    }
+
+    /// The last write and push, after the readers have stopped.
+    func finish() {
+        textfile?.write(snapshot())
+        pusher?.push(snapshot())
+    }
+
+    private func monotonicNow() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
