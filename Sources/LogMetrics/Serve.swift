@@ -195,9 +195,10 @@ struct Serve: AsyncParsableCommand {
             snapshot.families += exporterMetrics.families
             return snapshot
         }
+        let status = StatusPage(current: current, workers: workers, configPath: input.config, inputs: input.inputs)
         let server = ScrapeServer(
             configuration: .init(host: address.host, port: address.port), snapshotFor: snapshotFor,
-            isReady: { true })
+            isReady: { true }, pages: ["/": { status.render() }])
         var exporter: Exporter?
         if textfile != nil || pushGateway != nil {
             let made = Exporter(
@@ -224,7 +225,7 @@ struct Serve: AsyncParsableCommand {
         }
         let maintenance = Maintenance(
             current: current, stop: stop, checkpointer: checkpointer,
-            checkpointInterval: Double(checkpointIntervalSeconds))
+            checkpointInterval: Double(checkpointIntervalSeconds), status: status)
         maintenance.start()
         exporter?.start()
         await stop.wait()
@@ -325,24 +326,36 @@ final class ReloadCounter: Sendable {
     }
 }
 
-/// Drops idle series once a minute, and writes a checkpoint on its interval.
+/// Drops idle series once a minute, writes a checkpoint on its interval, and takes the status
+/// page's readings.
 final class Maintenance: Reader, @unchecked Sendable {
     let checkpointer: Checkpointer?
     let checkpointInterval: Double
+    let status: StatusPage?
 
-    init(current: Current, stop: StopSignal, checkpointer: Checkpointer? = nil, checkpointInterval: Double = 10) {
+    init(
+        current: Current, stop: StopSignal, checkpointer: Checkpointer? = nil, checkpointInterval: Double = 10,
+        status: StatusPage? = nil
+    ) {
         self.checkpointer = checkpointer
         self.checkpointInterval = checkpointInterval
+        self.status = status
         super.init(current: current, shardIndex: 0, stop: stop)
     }
 
     override func run() {
         var sinceExpiry = 0.0
         var sinceCheckpoint = 0.0
+        var sinceReading = 0.0
         while !stop.isStopped {
             usleep(100_000)
             sinceExpiry += 0.1
             sinceCheckpoint += 0.1
+            sinceReading += 0.1
+            if let status, sinceReading >= 5 {
+                sinceReading = 0
+                status.sample()
+            }
             if let checkpointer, sinceCheckpoint >= checkpointInterval {
                 sinceCheckpoint = 0
                 checkpointer.requestCheckpoint()

@@ -104,7 +104,7 @@ struct Top: AsyncParsableCommand {
         keys?.start()
         for reader in readers { reader.start() }
 
-        let view = SlidingTable(window: try windowSeconds)
+        var view = SlidingTable(window: try windowSeconds)
         let interval = refresh ?? (interactive ? 1 : 10)
         view.add(Self.reading(current, by: by), at: monotonicSeconds())
         var nextDraw = monotonicSeconds() + (interactive ? 0 : interval)
@@ -153,7 +153,7 @@ struct Top: AsyncParsableCommand {
 
 /// Readings of the cumulative table, kept for one window, so that the view is the difference
 /// between now and a window ago: a sliding window, not one that empties on a schedule.
-final class SlidingTable {
+struct SlidingTable: Sendable {
     let window: Double
     private var readings: [(time: Double, table: Table)] = []
 
@@ -161,7 +161,7 @@ final class SlidingTable {
         self.window = window
     }
 
-    func add(_ table: Table, at time: Double) {
+    mutating func add(_ table: Table, at time: Double) {
         readings.append((time, table))
         // Keep the newest reading at or before the window's start; drop what is older.
         while readings.count > 2, readings[1].time <= time - window { readings.removeFirst() }

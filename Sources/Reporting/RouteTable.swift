@@ -150,6 +150,76 @@ public enum RouteTable {
     }
 }
 
+extension RouteTable {
+    /// Rows by route read back from the metrics themselves, whatever the preset and labels: the
+    /// request counter, the duration histogram and the per-flag counter are found by what they
+    /// observe and their labels by where their values come from. Quantiles are estimated from
+    /// the histogram's buckets as `histogram_quantile` does. Empty when no family carries routes.
+    public static func table(fromMetrics snapshot: MetricSnapshot, schema: MetricsSchema) -> Table {
+        var table = Table(grouping: .route)
+        func family(_ observation: Observation) -> (FamilyDefinition, MetricFamilySnapshot)? {
+            for definition in schema.families
+            where definition.observation == observation && definition.labels.contains(where: { $0.source == .route }) {
+                if let found = snapshot.families.first(where: { $0.name == definition.name }) {
+                    return (definition, found)
+                }
+            }
+            return nil
+        }
+        func name(_ definition: FamilyDefinition, _ source: LabelSource) -> String? {
+            definition.labels.first { $0.source == source }?.name
+        }
+        var rows: [String: Row] = [:]
+        guard let (requests, requestValues) = family(.requests), let routeName = name(requests, .route),
+            case .integers(let counts) = requestValues.values
+        else { return table }
+        let codeName = name(requests, .responseCode)
+        let slowName = name(requests, .slowRequest)
+        let flagsName = name(requests, .responseFlags)
+        let perFlag = family(.responseFlags)
+        for (labels, value) in zip(requestValues.labels, counts) {
+            let key = labels[routeName] ?? ""
+            var row = rows[key] ?? Row(key: key)
+            row.requests += value
+            let code = codeName.flatMap { labels[$0] }.flatMap { Int($0) } ?? 0
+            if (400..<500).contains(code) { row.clientErrors += value }
+            if code >= 500 { row.serverErrors += value }
+            if let slowName, labels[slowName] == "true" { row.slow += value }
+            if perFlag == nil, let flagsName, let flags = labels[flagsName], flags != "-" {
+                for flag in flags.split(separator: ",") { row.flags[String(flag), default: 0] += value }
+            }
+            rows[key] = row
+        }
+        if let (definition, values) = perFlag, let flagName = name(definition, .flag),
+            let keyName = name(definition, .route), case .integers(let counts) = values.values
+        {
+            for (labels, value) in zip(values.labels, counts) where value > 0 {
+                let key = labels[keyName] ?? ""
+                rows[key, default: Row(key: key)].flags[labels[flagName] ?? "", default: 0] += value
+            }
+        }
+        if let (definition, values) = family(.duration), let keyName = name(definition, .route),
+            case .histograms(let columns) = values.values
+        {
+            let scale = Double(definition.observationsPerUnit)
+            let bounds = columns.bounds.values.map { $0 * scale }
+            let width = columns.bucketsPerSeries
+            for (index, labels) in values.labels.enumerated() {
+                let key = labels[keyName] ?? ""
+                var row = rows[key] ?? Row(key: key)
+                row.bounds = bounds
+                row.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
+                row.durationSumMilliseconds += columns.sum(index) * scale
+                rows[key] = row
+            }
+        }
+        table.rows = rows.values.filter { $0.requests > 0 }.sorted {
+            $0.requests != $1.requests ? $0.requests > $1.requests : $0.key < $1.key
+        }
+        return table
+    }
+}
+
 /// One row: the requests of one key.
 public struct Row: Sendable, Equatable {
     public var key: String
@@ -162,6 +232,9 @@ public struct Row: Sendable, Equatable {
     public var slow: UInt64 = 0
     /// Per individual response flag, the requests that carried it.
     public var flags: [String: UInt64] = [:]
+    /// The upper bounds, in milliseconds, of the buckets ``durationBuckets`` index; nil for
+    /// ``RouteTable/durationLayout``.
+    var bounds: [Double]?
     /// The populated buckets of ``RouteTable/durationLayout`` (the last index is `+Inf`), by
     /// index: sparse, since a live view keeps a reading per second of every row.
     var durationBuckets: [(index: Int, count: UInt64)] = []
@@ -207,7 +280,7 @@ public struct Row: Sendable, Equatable {
         let count = durationCount
         guard count > 0 else { return nil }
         let rank = max(1, UInt64((q * Double(count)).rounded(.up)))
-        let bounds = RouteTable.durationLayout.upperBounds
+        let bounds = self.bounds ?? RouteTable.durationLayout.upperBounds
         var below: UInt64 = 0
         for (index, inBucket) in durationBuckets where inBucket > 0 {
             guard below + inBucket >= rank else {
@@ -216,6 +289,11 @@ public struct Row: Sendable, Equatable {
             }
             guard index < bounds.count else { return bounds.last }  // beyond 70 minutes
             let upper = bounds[index]
+            if self.bounds != nil {
+                // Coarse buckets of a metric: linear within the bucket, as histogram_quantile.
+                let lower = index == 0 ? min(0, upper) : bounds[index - 1]
+                return lower + (upper - lower) * Double(rank - below) / Double(inBucket)
+            }
             if upper <= Double(RouteTable.exactUpToMilliseconds) { return upper }
             // Spread the bucket's requests evenly on a log scale, as PromQL does for native
             // histograms; the answer stays inside the bucket, hence the bound on the error.

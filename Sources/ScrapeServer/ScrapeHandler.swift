@@ -21,6 +21,7 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         var renderer: ScrapeRenderer
         var isReady: @Sendable () -> Bool
         var threadPool: NIOThreadPool
+        var pages: [String: ScrapeServer.Page] = [:]
     }
 
     private enum State {
@@ -103,7 +104,9 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(context: ChannelHandlerContext, to head: HTTPRequestHead) {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let keepAlive = head.isKeepAlive
-        let isKnownPath = path == shared.configuration.metricsPath || path == "/healthz" || path == "/readyz"
+        let isKnownPath =
+            path == shared.configuration.metricsPath || path == "/healthz" || path == "/readyz"
+            || shared.pages[String(path)] != nil
         guard isKnownPath else {
             writeResponse(context: context, head, status: .notFound, body: "not found\n", keepAlive: keepAlive)
             return
@@ -122,8 +125,32 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
             writeResponse(
                 context: context, head, status: ready ? .ok : .serviceUnavailable, body: ready ? "ready" : "not ready",
                 keepAlive: keepAlive)
-        default:
+        case shared.configuration.metricsPath:
             scrape(context: context, head, keepAlive: keepAlive)
+        default:
+            page(shared.pages[String(path)]!, context: context, head, keepAlive: keepAlive)
+        }
+    }
+
+    /// A page other than the metrics (the status page), made on the thread pool like a scrape.
+    private func page(
+        _ page: @escaping ScrapeServer.Page, context: ChannelHandlerContext, _ head: HTTPRequestHead, keepAlive: Bool
+    ) {
+        shared.threadPool.runIfActive(eventLoop: context.eventLoop) {
+            page()
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let made):
+                var headers = HTTPHeaders()
+                headers.add(name: "content-type", value: made.contentType)
+                headers.add(name: "cache-control", value: "no-store")
+                let body = context.channel.allocator.buffer(bytes: made.body)
+                self.writeResponse(
+                    context: context, head, status: .ok, headers: headers, body: body, keepAlive: keepAlive)
+            case .failure:
+                self.writeResponse(
+                    context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
+            }
         }
     }
 

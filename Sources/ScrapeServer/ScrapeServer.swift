@@ -63,7 +63,8 @@ public final class ScrapeServer: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         threadPool: NIOThreadPool = .singleton,
         snapshotFor snapshot: @escaping @Sendable (ExpositionFormat) -> MetricSnapshot,
-        isReady: @escaping @Sendable () -> Bool = { true }
+        isReady: @escaping @Sendable () -> Bool = { true },
+        pages: [String: Page] = [:]
     ) {
         self.configuration = configuration
         self.group = eventLoopGroup
@@ -73,8 +74,11 @@ public final class ScrapeServer: Sendable {
         self.shared = ScrapeHandler.Shared(
             configuration: configuration,
             renderer: ScrapeRenderer(snapshot: snapshot, selfMetrics: selfMetrics, gzipLevel: configuration.gzipLevel),
-            isReady: isReady, threadPool: threadPool)
+            isReady: isReady, threadPool: threadPool, pages: pages)
     }
+
+    /// Makes a page served on GET (and HEAD) of its path: its media type and its body.
+    public typealias Page = @Sendable () -> (contentType: String, body: [UInt8])
 
     /// Binds and starts accepting connections.
     ///

@@ -202,6 +202,25 @@ import Testing
         }
     }
 
+    @Test func aPageIsServedOnItsPathAndOthersStay404() async throws {
+        let configuration = ScrapeServer.Configuration(host: "127.0.0.1", port: 0)
+        let server = ScrapeServer(
+            configuration: configuration, snapshotFor: { _ in Self.snapshot() },
+            pages: ["/": { ("text/html; charset=utf-8", Array("<p>status</p>".utf8)) }])
+        let port = try #require(try await server.start().port)
+        do {
+            let page = try await Self.get(port, "/")
+            #expect(page.status == 200 && page.text == "<p>status</p>")
+            #expect(page.header("content-type") == "text/html; charset=utf-8")
+            try await Self.expectStatus(port, "/status", 404)
+            try await Self.expectStatus(port, "/metrics", 200)
+        } catch {
+            try await server.shutdown()
+            throw error
+        }
+        try await server.shutdown()
+    }
+
     @Test func unknownPathIs404() async throws {
         try await Self.withServer { _, port in
             try await Self.expectStatus(port, "/", 404)
