@@ -109,6 +109,7 @@ from kubernetes_validate import utils as kv
 work, versions, built = sys.argv[1], sys.argv[2].split(), sys.argv[3:]
 CUSTOM = {
     ("monitoring.coreos.com/v1", "PodMonitor"): "deploy/schemas/podmonitor.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "deploy/schemas/prometheusrule.json",
     ("telemetry.istio.io/v1", "Telemetry"): "deploy/schemas/telemetry.json",
     ("gateway.envoyproxy.io/v1alpha1", "EnvoyProxy"): "deploy/schemas/envoyproxy.json",
 }
@@ -269,12 +270,34 @@ def properties(name, docs):
     check(namespace in namespaces, f"{name}: the DaemonSet's namespace is created by the build")
 
 
+def monitoring(name, docs):
+    """The rules and the dashboard that come with the monitoring overlay."""
+    rules = [d for d in docs if d["kind"] == "PrometheusRule"]
+    if name != "monitoring":
+        check(not rules, f"{name}: no PrometheusRule (the monitoring overlay brings it)")
+        return
+    source = load("deploy/overlays/monitoring/rules.yaml")[0]
+    check(len(rules) == 1 and rules[0]["spec"] == source,
+          f"{name}: the PrometheusRule has exactly the groups of rules.yaml (which promtool tests)")
+    maps = [d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "logmetrics-dashboard"]
+    check(len(maps) == 1 and maps[0]["metadata"].get("labels", {}).get("grafana_dashboard") == "1",
+          f"{name}: the dashboard ConfigMap carries the grafana_dashboard label")
+    if maps:
+        dashboard = json.loads(maps[0]["data"]["grafana-dashboard.json"])
+        names = [v["name"] for v in dashboard["templating"]["list"]]
+        check(names == ["datasource", "namespace", "gateway", "route"] and dashboard["uid"],
+              f"{name}: the dashboard has a uid and the variables datasource, namespace, gateway, route")
+        check(all(t.get("expr") for p in dashboard["panels"] for t in p["targets"]),
+              f"{name}: every dashboard panel has a query")
+
+
 for item in built:
     name, path = item.split("=", 1)
     docs = load(path)
     for doc in docs:
         validate(doc, name)
     properties(name, docs)
+    monitoring(name, docs)
 
 # The Istio files, applied with kubectl apply -f.
 telemetry = load("deploy/istio/telemetry.yaml")

@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The Grafana dashboard's queries and the recording rules, run by a real Prometheus against a
+real logmetrics: every panel's query is valid PromQL that returns data for the committed Envoy
+log, and the rules of deploy/overlays/monitoring/rules.yaml produce their series from what
+logmetrics actually exposes (promtool test rules checks their arithmetic on written series).
+
+  python3 e2e/dashboard/test_dashboard.py --bin .build/debug/logmetrics
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FIXTURE = os.path.join(ROOT, "e2e", "fixtures", "envoy-1.40", "access.log")
+MONITORING = os.path.join(ROOT, "deploy", "overlays", "monitoring")
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+    print(f"  ok: {message}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def query(base, expr):
+    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = json.load(response)
+    except urllib.error.HTTPError as error:
+        body = json.load(error)
+    if body.get("status") != "success":
+        raise AssertionError(f"{expr}: {body.get('error')}")
+    return body["data"]["result"]
+
+
+def substitute(expr):
+    # What Grafana puts in for "All" and for its interval variables on a short range.
+    for name, value in [("$namespace", ".*"), ("$gateway", ".*"), ("$route", ".*"),
+                        ("$__rate_interval", "20s"), ("$__range", "1m")]:
+        expr = expr.replace(name, value)
+    return expr
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", default=".build/debug/logmetrics")
+    parser.add_argument("--prometheus", default=shutil.which("prometheus") or "prometheus")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.bin)
+    work = tempfile.mkdtemp(prefix="logmetrics-dashboard.")
+    log = os.path.join(work, "access.log")
+    open(log, "w").close()
+    metrics_port, prometheus_port = free_port(), free_port()
+    processes = []
+    try:
+        processes.append(subprocess.Popen(
+            [binary, "--listen", f"127.0.0.1:{metrics_port}", "--from", "head", "--poll-interval-ms", "100",
+             "--label", "namespace=istio-system", "--label", "workload=istio-ingressgateway", log],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        rules = os.path.join(work, "rules.yaml")
+        shutil.copy(os.path.join(MONITORING, "rules.yaml"), rules)
+        config = os.path.join(work, "prometheus.yml")
+        with open(config, "w") as f:
+            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
+                    f"rule_files: [{rules}]\n"
+                    "scrape_configs:\n  - job_name: logmetrics\n    honor_labels: true\n"
+                    f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n")
+        processes.append(subprocess.Popen(
+            [args.prometheus, f"--config.file={config}", f"--storage.tsdb.path={work}/data",
+             f"--web.listen-address=127.0.0.1:{prometheus_port}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        base = f"http://127.0.0.1:{prometheus_port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if query(base, 'up{job="logmetrics"} == 1'):
+                    break
+            except (OSError, AssertionError):
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("Prometheus did not scrape logmetrics within 30 s")
+        # The log grows for 12 s, so that every rate window has increases in it.
+        lines = open(FIXTURE, "rb").read().splitlines(keepends=True)
+        for k in range(12):
+            with open(log, "ab") as sink:
+                sink.writelines(lines[k * 50:(k + 1) * 50])
+            time.sleep(1)
+        time.sleep(2)
+
+        dashboard = json.load(open(os.path.join(MONITORING, "grafana-dashboard.json")))
+        for variable in dashboard["templating"]["list"]:
+            if variable["type"] != "query":
+                continue
+            definition = variable["query"]["query"]
+            inner = definition[len("label_values("):-1]
+            selector, label = inner.rsplit(",", 1)
+            values = {r["metric"].get(label.strip()) for r in query(base, substitute(selector))}
+            check(values - {None}, f"variable {variable['name']}: {sorted(values - {None})[:4]}...")
+        for panel in dashboard["panels"]:
+            for target in panel["targets"]:
+                result = query(base, substitute(target["expr"]))
+                finite = [r for r in result if not math.isnan(float(r["value"][1]))]
+                check(finite, f"panel \"{panel['title']}\" returns data ({len(result)} series)")
+
+        # Recording rules over what logmetrics really exposes.
+        time.sleep(2)
+        by_route = {r["metric"]["route"]: float(r["value"][1])
+                    for r in query(base, "route:logmetrics_http_server_errors:ratio_rate5m")}
+        check(by_route.get("payments") == 1.0 and by_route.get("users_item") == 0.0,
+              "route:logmetrics_http_server_errors:ratio_rate5m: payments 1, users_item 0 (not missing)")
+        check(query(base, 'route:logmetrics_http_requests:rate5m{namespace="istio-system",'
+                          'workload="istio-ingressgateway",route="users_item"}'),
+              "route:logmetrics_http_requests:rate5m keeps namespace, workload and route")
+        p99 = {r["metric"]["route"]: float(r["value"][1])
+               for r in query(base, "route:logmetrics_http_request_duration_seconds:p99_5m")}
+        check(p99.get("reports", 0) > 0.1, f"the latency recording has the slow route's p99 ({p99.get('reports')})")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
+    print("dashboard and rules: all checks passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as error:
+        print(f"FAIL: {error}", file=sys.stderr)
+        sys.exit(1)
