@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""The Grafana dashboard's queries and the recording rules, run by a real Prometheus against a
-real logmetrics: every panel's query is valid PromQL that returns data for the committed Envoy
-log, and the rules of deploy/overlays/monitoring/rules.yaml produce their series from what
-logmetrics actually exposes (promtool test rules checks their arithmetic on written series).
+"""The Grafana dashboard's queries, the recording rules and the queries of docs/migration.md,
+run by a real Prometheus against a real logmetrics (once with its own names, once with the
+istio preset): every panel's and every documented query is valid PromQL that returns data for
+the committed Envoy log, and the rules of deploy/overlays/monitoring/rules.yaml produce their
+series from what logmetrics actually exposes (promtool test rules checks their arithmetic on
+written series).
 
   python3 e2e/dashboard/test_dashboard.py --bin .build/debug/logmetrics
 """
@@ -11,6 +13,7 @@ import argparse
 import json
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -67,12 +70,16 @@ def main():
     work = tempfile.mkdtemp(prefix="logmetrics-dashboard.")
     log = os.path.join(work, "access.log")
     open(log, "w").close()
-    metrics_port, prometheus_port = free_port(), free_port()
+    metrics_port, istio_port, prometheus_port = free_port(), free_port(), free_port()
     processes = []
     try:
         processes.append(subprocess.Popen(
             [binary, "--listen", f"127.0.0.1:{metrics_port}", "--from", "head", "--poll-interval-ms", "100",
              "--label", "namespace=istio-system", "--label", "workload=istio-ingressgateway", log],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        processes.append(subprocess.Popen(
+            [binary, "--listen", f"127.0.0.1:{istio_port}", "--from", "head", "--poll-interval-ms", "100",
+             "--preset", "istio", log],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         rules = os.path.join(work, "rules.yaml")
         shutil.copy(os.path.join(MONITORING, "rules.yaml"), rules)
@@ -81,7 +88,9 @@ def main():
             f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n"
                     f"rule_files: [{rules}]\n"
                     "scrape_configs:\n  - job_name: logmetrics\n    honor_labels: true\n"
-                    f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n")
+                    f"    static_configs: [{{targets: ['127.0.0.1:{metrics_port}']}}]\n"
+                    "  - job_name: istio-preset\n    honor_labels: true\n"
+                    f"    static_configs: [{{targets: ['127.0.0.1:{istio_port}']}}]\n")
         processes.append(subprocess.Popen(
             [args.prometheus, f"--config.file={config}", f"--storage.tsdb.path={work}/data",
              f"--web.listen-address=127.0.0.1:{prometheus_port}"],
@@ -90,7 +99,7 @@ def main():
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if query(base, 'up{job="logmetrics"} == 1'):
+                if len(query(base, 'up == 1')) == 2:
                     break
             except (OSError, AssertionError):
                 pass
@@ -119,6 +128,15 @@ def main():
                 result = query(base, substitute(target["expr"]))
                 finite = [r for r in result if not math.isnan(float(r["value"][1]))]
                 check(finite, f"panel \"{panel['title']}\" returns data ({len(result)} series)")
+
+        # The queries the migration guide gives, in both namings.
+        guide = open(os.path.join(ROOT, "docs", "migration.md")).read()
+        documented = re.findall(r"```promql\n(.*?)```", guide, re.S)
+        check(len(documented) >= 18, f"docs/migration.md has {len(documented)} queries")
+        for expr in documented:
+            result = query(base, expr)
+            finite = [r for r in result if not math.isnan(float(r["value"][1]))]
+            check(finite, f"docs/migration.md: {' '.join(expr.split())[:90]}... returns data")
 
         # Recording rules over what logmetrics really exposes.
         time.sleep(2)
