@@ -114,8 +114,12 @@ import Testing
             let cells = lines[k + 1].split(separator: " ").map(String.init)
             #expect(cells[0] == route)
             #expect(cells[1] == String(want.requests))
-            let fivexx = 100 * Double(want.serverErrors) / Double(want.requests)
-            #expect(cells[4] == (want.serverErrors == 0 ? "0" : String(format: "%.1f", fivexx)), "\(route)")
+            func percent(_ part: Int) -> String {
+                part == 0 ? "0" : String(format: "%.1f", 100 * Double(part) / Double(want.requests))
+            }
+            #expect(cells[3] == percent(want.clientErrors), "\(route) 4xx")
+            #expect(cells[4] == percent(want.serverErrors), "\(route) 5xx")
+            #expect(cells[8] == percent(want.slow), "\(route) slow")
         }
         #expect(lines[6] == "… \(expected.count - 5) more routes (--top)")
         #expect(result.stdout.contains("600 requests over "))
@@ -161,12 +165,25 @@ import Testing
     }
 
     @Test func progressIsShownOnStandardErrorWhenAsked() throws {
-        let result = try CommandRunner.run(["report", "--progress", CommandRunner.fixture("access.log")])
+        // Large enough to take longer than the meter's first redraw interval, in a debug build.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("report-progress-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let big = directory.appendingPathComponent("access.log")
+        let once = try Data(contentsOf: URL(fileURLWithPath: CommandRunner.fixture("access.log")))
+        #expect(FileManager.default.createFile(atPath: big.path, contents: nil))
+        let handle = try FileHandle(forWritingTo: big)
+        for _ in 0..<100 { handle.write(once) }
+        try handle.close()
+        let result = try CommandRunner.run(["report", "--progress", big.path])
         #expect(result.status == 0)
-        // The file is read in one chunk, well inside the first redraw interval: the meter is
-        // drawn only if reading takes longer, and it is always erased before the table.
-        #expect(!result.stdout.contains("lines/s"))
+        #expect(result.stderr.contains("lines/s") && result.stderr.contains("%"), "\(result.stderr.suffix(200))")
+        // Erased before the table is printed, which stays clean.
+        #expect(result.stderr.hasSuffix("\r\u{1B}[K"))
         #expect(result.stdout.hasPrefix("ROUTE"))
+        #expect(result.stdout.contains("60000 requests"))
+        let quiet = try CommandRunner.run(["report", "--no-progress", big.path])
+        #expect(quiet.stderr.isEmpty)
     }
 
     @Test func openMetricsCountsTheSameAndEnds() throws {
