@@ -10,24 +10,31 @@ final class Current: Sendable {
     struct Value: Sendable {
         var compiled: CompiledConfiguration
         var pipeline: Pipeline
+        /// The configuration file's text when it was loaded, if there is one.
+        var configText: String?
     }
 
     private let value: Mutex<Value>
 
-    init(_ compiled: CompiledConfiguration, shards: Int, enrichment: (any MetadataLookup)? = nil) {
+    init(
+        _ compiled: CompiledConfiguration, shards: Int, enrichment: (any MetadataLookup)? = nil,
+        configText: String? = nil
+    ) {
         value = Mutex(
             Value(
                 compiled: compiled,
-                pipeline: Pipeline(schema: compiled.schema, shards: shards, enrichment: enrichment)))
+                pipeline: Pipeline(schema: compiled.schema, shards: shards, enrichment: enrichment),
+                configText: configText))
     }
 
     var get: Value { value.withLock { $0 } }
 
     /// Moves to `compiled`, carrying every surviving series over (see ``Pipeline/migrate(to:)``).
-    func replace(with compiled: CompiledConfiguration) {
+    func replace(with compiled: CompiledConfiguration, configText: String? = nil) {
         value.withLock { value in
             value.pipeline = value.pipeline.migrate(to: compiled.schema)
             value.compiled = compiled
+            value.configText = configText
         }
     }
 }

@@ -1,6 +1,7 @@
 import AccessLogParser
 import ArgumentParser
 import Configuration
+import Foundation
 import Kubernetes
 
 /// Options that decide how input is read, parsed and counted; shared by every command.
@@ -65,9 +66,20 @@ struct InputOptions: ParsableArguments {
     }
 
     /// The configuration file (or the defaults) with the command line's options on top.
-    func configuration() throws -> CompiledConfiguration {
+    func configuration() throws -> CompiledConfiguration { try loadConfiguration().compiled }
+
+    /// The same, with the text of the file as it was read (what the status page shows as in force).
+    func loadConfiguration() throws -> (compiled: CompiledConfiguration, text: String?) {
         var configuration = LogMetricsConfiguration()
-        if let config { configuration = try ConfigurationLoader.load(path: config) }
+        var text: String?
+        if let config {
+            do {
+                text = try String(contentsOfFile: config, encoding: .utf8)
+            } catch {
+                throw ConfigurationError(file: config, message: "cannot be read: \(error.localizedDescription)")
+            }
+            configuration = try ConfigurationLoader.load(yaml: text ?? "", file: config)
+        }
         if let preset { configuration.preset = preset }
         if let envelope { configuration.envelope = envelope }
         if let maxLineBytes { configuration.maxLineBytes = maxLineBytes }
@@ -85,7 +97,7 @@ struct InputOptions: ParsableArguments {
             configuration.kubernetes = kubernetes
         }
         do {
-            return try ConfigurationCompiler.compile(configuration)
+            return (try ConfigurationCompiler.compile(configuration), text)
         } catch {
             throw ValidationError(config.map { "\($0): \(error)" } ?? "\(error)")
         }

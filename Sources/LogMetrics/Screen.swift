@@ -1,5 +1,6 @@
 import Foundation
 import Reporting
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -16,6 +17,8 @@ final class Screen: @unchecked Sendable {
     let keyboard: Int32
     private var saved: termios?
     private var active = false
+    /// enter(), leave() and draw() come from the main task and from signal handlers (Ctrl-Z).
+    private let lock = NSLock()
 
     /// Nil when standard output is not a terminal.
     init?() {
@@ -29,6 +32,8 @@ final class Screen: @unchecked Sendable {
     }
 
     func enter() {
+        lock.lock()
+        defer { lock.unlock() }
         guard !active else { return }
         active = true
         if keyboard >= 0 {
@@ -45,6 +50,8 @@ final class Screen: @unchecked Sendable {
 
     /// Idempotent: called on every way out.
     func leave() {
+        lock.lock()
+        defer { lock.unlock() }
         guard active else { return }
         active = false
         write("\u{1B}[?25h\u{1B}[?1049l")
@@ -65,10 +72,12 @@ final class Screen: @unchecked Sendable {
         // Header, blank, column titles, "… more", blank, summary, status: seven lines not rows.
         let room = max(1, height - 7)
         let text = TableWriter.text(table, top: min(rows ?? room, room), rateSeconds: max(seconds, 0.001), width: width)
-        var lines = [header, ""] + text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines =
+            [TableWriter.displayable(header), ""]
+            + text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         if table.rows.isEmpty { lines.insert("(no requests in the window yet)", at: 3) }
-        let status = message ?? "q quits"
+        let status = TableWriter.displayable(message ?? "q quits")
         while lines.count < height - 1 { lines.append("") }
         lines = Array(lines.prefix(height - 1)) + [status]
         var out = "\u{1B}[H"
@@ -76,6 +85,10 @@ final class Screen: @unchecked Sendable {
             out += String(line.prefix(width)) + "\u{1B}[K"
             if k < lines.count - 1 { out += "\r\n" }
         }
+        lock.lock()
+        defer { lock.unlock() }
+        // Not over the shell's screen after a Ctrl-Z.
+        guard active else { return }
         write(out)
     }
 
@@ -104,10 +117,57 @@ final class KeyReader: Sendable {
         while !stop.isStopped {
             var fds = pollfd(fd: screen.keyboard, events: Int16(POLLIN), revents: 0)
             guard poll(&fds, 1, 100) > 0 else { continue }
+            // The terminal hung up or failed: no more keys (Ctrl-C and signals still stop us).
+            if fds.revents & Int16(POLLHUP | POLLERR | POLLNVAL) != 0 { return }
             let n = read(screen.keyboard, &byte, 1)
-            if n == 0 { return }  // the terminal went away
-            guard n == 1 else { continue }
+            if n == 0 { return }
+            if n < 0 {
+                // EIO comes when the process is in the background; anything but a retry ends it.
+                if errno == EAGAIN || errno == EINTR { continue }
+                return
+            }
             if byte == UInt8(ascii: "q") || byte == UInt8(ascii: "Q") || byte == 0x03 { stop.trigger() }
         }
+    }
+}
+
+/// Ctrl-Z while the screen is in use: give the terminal back, then stop as the shell expects;
+/// on `fg` (SIGCONT) take the screen again and redraw.
+final class Suspension: @unchecked Sendable {
+    // @unchecked Sendable: `stopWatcher` is replaced by suspend() and resume() only, which run
+    // one after the other (the process is stopped between them).
+    let screen: Screen
+    private let suspended = Mutex(false)
+    private var stopWatcher: SignalWatcher?
+    private var continueWatcher: SignalWatcher?
+
+    init(screen: Screen) {
+        self.screen = screen
+        continueWatcher = SignalWatcher(signals: [SIGCONT]) { [weak self] in self?.resume() }
+        stopWatcher = SignalWatcher(signals: [SIGTSTP]) { [weak self] in self?.suspend() }
+    }
+
+    var isSuspended: Bool { suspended.withLock { $0 } }
+
+    private func suspend() {
+        suspended.withLock { $0 = true }
+        screen.leave()
+        stopWatcher?.cancel()
+        stopWatcher = nil
+        // The default action, now that the terminal is as the shell left it.
+        signal(SIGTSTP, SIG_DFL)
+        kill(getpid(), SIGTSTP)
+    }
+
+    private func resume() {
+        guard isSuspended else { return }
+        screen.enter()
+        stopWatcher = SignalWatcher(signals: [SIGTSTP]) { [weak self] in self?.suspend() }
+        suspended.withLock { $0 = false }
+    }
+
+    func cancel() {
+        continueWatcher?.cancel()
+        stopWatcher?.cancel()
     }
 }

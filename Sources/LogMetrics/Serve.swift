@@ -142,12 +142,13 @@ struct Serve: AsyncParsableCommand {
         let patterns = input.inputs.filter { $0 != "-" }
         let readsStandardInput = input.inputs.contains("-")
         let workerCount = readerCount
-        let compiled = try input.configuration()
+        let (compiled, configText) = try input.loadConfiguration()
         // Before any line is read, so that the first lines are labelled too.
         let enrichment = try Enrichment.start(compiled)
         defer { enrichment?.stop() }
         let current = Current(
-            compiled, shards: max(1, workerCount + (readsStandardInput ? 1 : 0)), enrichment: enrichment?.lookup)
+            compiled, shards: max(1, workerCount + (readsStandardInput ? 1 : 0)), enrichment: enrichment?.lookup,
+            configText: configText)
         let stop = StopSignal()
         let reloads = ReloadCounter()
 
@@ -280,12 +281,12 @@ struct Serve: AsyncParsableCommand {
             return
         }
         do {
-            let compiled = try input.configuration()
+            let (compiled, text) = try input.loadConfiguration()
             // The watches run for the whole process; they are not restarted with other settings.
             if compiled.configuration.kubernetesClient != current.get.compiled.configuration.kubernetesClient {
                 throw ValidationError("the kubernetes section changed; it takes effect at the next start")
             }
-            current.replace(with: compiled)
+            current.replace(with: compiled, configText: text)
             reloads.count(success: true)
             log("logmetrics: configuration reloaded")
         } catch {

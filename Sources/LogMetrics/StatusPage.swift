@@ -17,6 +17,10 @@ final class StatusPage: Sendable {
     let configPath: String?
     let inputs: [String]
 
+    /// The page made last, served again for a second: a browser's refreshes or a health check
+    /// aimed at `/` cost one snapshot a second at most.
+    private let cached = Mutex<(time: Double, page: [UInt8])?>(nil)
+
     init(current: Current, workers: [FollowWorker], configPath: String?, inputs: [String]) {
         self.current = current
         self.workers = workers
@@ -25,7 +29,8 @@ final class StatusPage: Sendable {
         sample()
     }
 
-    /// Takes a reading for the rates; every few seconds, from the maintenance thread.
+    /// Takes a reading for the window; every few seconds, from the maintenance thread (never
+    /// from a request, so that requests cannot grow what is kept).
     func sample() {
         let now = current.get
         let table = RouteTable.table(
@@ -35,14 +40,18 @@ final class StatusPage: Sendable {
     }
 
     func render() -> (contentType: String, body: [UInt8]) {
+        let time = monotonicSeconds()
+        if let page = cached.withLock({ $0 }), time - page.time < 1 { return ("text/html; charset=utf-8", page.page) }
+        let page = Array(make(at: time).utf8)
+        cached.withLock { $0 = (time, page) }
+        return ("text/html; charset=utf-8", page)
+    }
+
+    private func make(at time: Double) -> String {
         let now = current.get
         let snapshot = now.pipeline.snapshot(includeNative: false)
         let totals = RouteTable.table(fromMetrics: snapshot, schema: now.compiled.schema)
-        let time = monotonicSeconds()
-        let (recent, seconds) = readings.withLock { view -> (Table, Double) in
-            view.add(totals, at: time)
-            return view.current()
-        }
+        let (recent, seconds) = readings.withLock { $0.window(endingWith: totals, at: time) }
         let recentByKey = Dictionary(recent.rows.map { ($0.key, $0) }, uniquingKeysWith: { a, _ in a })
         var html = Self.head
         let uptime = TableWriter.elapsed(Date().timeIntervalSince(started))
@@ -50,25 +59,31 @@ final class StatusPage: Sendable {
         html += "<a href=\"/metrics\">/metrics</a> · <a href=\"/healthz\">/healthz</a></p></header>\n"
 
         let total = totals.rows.reduce(0) { $0 + $1.requests }
+        let window = TableWriter.elapsed(seconds)
         html += "<section id=\"routes\"><h2>Requests by route</h2>\n"
-        html += "<p>\(total) requests since start; rates over the last \(TableWriter.elapsed(seconds)); "
-        html += "p50, p95 and p99 from the duration histogram's buckets, as histogram_quantile estimates them.</p>\n"
+        html += "<p>\(total) requests since start. The other columns cover the last \(window): "
+        html += "errors by error_type, p50, p95 and p99 from the duration histogram's buckets as "
+        html += "histogram_quantile estimates them.</p>\n"
         if totals.rows.isEmpty {
             html += "<p class=\"empty\">No requests counted yet.</p>\n"
         } else {
-            html += "<table><thead><tr><th>route</th><th>requests</th><th>req/s</th><th>4xx %</th><th>5xx %</th>"
-            html += "<th>p50</th><th>p95</th><th>p99</th><th>slow %</th><th>flags</th></tr></thead><tbody>\n"
+            html += "<table><thead><tr><th>route</th><th>since start</th><th>last \(window)</th><th>req/s</th>"
+            html += "<th>4xx %</th><th>5xx %</th><th>p50</th><th>p95</th><th>p99</th><th>slow %</th><th>flags</th>"
+            html += "</tr></thead><tbody>\n"
             for row in totals.rows.prefix(100) {
-                let rate = seconds > 0 ? Double(recentByKey[row.key]?.requests ?? 0) / seconds : 0
-                html += "<tr><td class=\"key\">\(Self.escape(row.key))</td><td>\(row.requests)</td>"
-                html += "<td>\(TableWriter.rate(rate))</td>"
+                let last = recentByKey[row.key] ?? Row(key: row.key)
+                let rate = seconds > 0 ? Double(last.requests) / seconds : 0
                 html +=
-                    "<td\(row.clientErrors > 0 ? " class=\"warn\"" : "")>\(Self.percent(row.clientErrors, row.requests))</td>"
+                    "<tr><td class=\"key\">\(Self.escape(TableWriter.displayable(row.key)))</td><td>\(row.requests)</td>"
+                html += "<td>\(last.requests)</td><td>\(TableWriter.rate(rate))</td>"
                 html +=
-                    "<td\(row.serverErrors > 0 ? " class=\"bad\"" : "")>\(Self.percent(row.serverErrors, row.requests))</td>"
-                for q in [0.5, 0.95, 0.99] { html += "<td>\(Self.milliseconds(row.durationQuantile(q)))</td>" }
-                html += "<td>\(Self.percent(row.slow, row.requests))</td>"
-                let flags = row.topFlags(3).map { "\(Self.escape($0.flag)) \($0.count)" }.joined(separator: ", ")
+                    "<td\(last.clientErrors > 0 ? " class=\"warn\"" : "")>\(Self.percent(last.clientErrors, last.requests))</td>"
+                html +=
+                    "<td\(last.serverErrors > 0 ? " class=\"bad\"" : "")>\(Self.percent(last.serverErrors, last.requests))</td>"
+                for q in [0.5, 0.95, 0.99] { html += "<td>\(Self.milliseconds(last.durationQuantile(q)))</td>" }
+                html += "<td>\(Self.percent(last.slow, last.requests))</td>"
+                let flags = last.topFlags(3).map { "\(Self.escape(TableWriter.displayable($0.flag))) \($0.count)" }
+                    .joined(separator: ", ")
                 html += "<td class=\"key\">\(flags)</td></tr>\n"
             }
             html += "</tbody></table>\n"
@@ -135,14 +150,14 @@ final class StatusPage: Sendable {
         let configuration = now.compiled.configuration
         html += "<p>preset \(Self.escape(configuration.preset.rawValue)) · "
         if let configPath {
-            html += "from <code>\(Self.escape(configPath))</code></p>\n"
-            let text = (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "(the file cannot be read now)"
-            html += "<pre>\(Self.escape(text))</pre>\n"
+            // The text as it was when the configuration in force was loaded, not the file now.
+            html += "from <code>\(Self.escape(configPath))</code>, as loaded</p>\n"
+            html += "<pre>\(Self.escape(now.configText ?? ""))</pre>\n"
         } else {
             html += "built-in defaults (no --config)</p>\n"
         }
         html += "</section>\n</body></html>\n"
-        return ("text/html; charset=utf-8", Array(html.utf8))
+        return html
     }
 
     static func byFamily(_ snapshot: MetricSnapshot, _ name: String) -> [String: UInt64] {

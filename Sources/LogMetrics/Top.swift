@@ -53,7 +53,14 @@ struct Top: AsyncParsableCommand {
 
     func validate() throws {
         _ = try windowSeconds
-        if let refresh, !(refresh >= 0.1) { throw ValidationError("--refresh must be at least 0.1 seconds") }
+        if let refresh, !(0.1...3600).contains(refresh) {
+            throw ValidationError("--refresh must be between 0.1 and 3600 seconds")
+        }
+        guard try windowSeconds <= 86_400 else { throw ValidationError("--window is at most 24h") }
+        if input.inputs.contains("-"), isatty(STDIN_FILENO) == 1 {
+            throw ValidationError(
+                "standard input is the terminal: pipe a log in (kubectl logs -f ... | logmetrics top) or name files")
+        }
         if let top, top < 1 { throw ValidationError("--top must be at least 1") }
         guard pollIntervalMs > 0 else { throw ValidationError("--poll-interval-ms must be positive") }
     }
@@ -90,6 +97,11 @@ struct Top: AsyncParsableCommand {
         if let standardInput { readers.append(standardInput) }
 
         let messages = Messages()
+        // Signals first, so that a Ctrl-C the moment the screen changes still restores it.
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
+        defer { signals.cancel() }
+        let suspension = screen.map { Suspension(screen: $0) }
+        defer { suspension?.cancel() }
         if let screen {
             logSink.withLock { $0 = { message in messages.post(message) } }
             screen.enter()
@@ -97,9 +109,9 @@ struct Top: AsyncParsableCommand {
         defer {
             screen?.leave()
             logSink.withLock { $0 = nil }
+            // What was said while the screen was in use would otherwise be lost with it.
+            if interactive, let last = messages.latest { printError(last) }
         }
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
-        defer { signals.cancel() }
         let keys = screen.map { screen in KeyReader(screen: screen, stop: stop) }
         keys?.start()
         for reader in readers { reader.start() }
@@ -114,6 +126,10 @@ struct Top: AsyncParsableCommand {
                 view.add(Self.reading(current, by: by), at: now)
                 let (table, seconds) = view.current()
                 if let screen {
+                    if suspension?.isSuspended == true {
+                        nextDraw = now + interval
+                        continue
+                    }
                     screen.draw(
                         header: header(table, seconds: seconds), table: table, seconds: seconds, rows: top,
                         message: messages.latest)
@@ -122,7 +138,7 @@ struct Top: AsyncParsableCommand {
                 }
                 nextDraw = now + interval
             }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         for worker in workers { worker.requestStop() }
         for reader in readers { reader.join() }
@@ -154,6 +170,10 @@ struct Top: AsyncParsableCommand {
 /// Readings of the cumulative table, kept for one window, so that the view is the difference
 /// between now and a window ago: a sliding window, not one that empties on a schedule.
 struct SlidingTable: Sendable {
+    /// Past this many readings every other one is dropped, so that a long window at a short
+    /// refresh costs a bounded amount of memory; the window then reaches at most one reading's
+    /// spacing further back, and the seconds it covers are reported as they are.
+    static let maximumReadings = 128
     let window: Double
     private var readings: [(time: Double, table: Table)] = []
 
@@ -165,13 +185,26 @@ struct SlidingTable: Sendable {
         readings.append((time, table))
         // Keep the newest reading at or before the window's start; drop what is older.
         while readings.count > 2, readings[1].time <= time - window { readings.removeFirst() }
+        if readings.count > Self.maximumReadings {
+            readings = readings.enumerated().filter { $0.offset % 2 == 0 || $0.offset == readings.count - 1 }
+                .map(\.element)
+        }
     }
 
     /// The table of the window (or of the time since the first reading, until a window has
     /// passed) and the seconds it covers.
     func current() -> (Table, Double) {
-        guard let last = readings.last, let first = readings.first else { return (Table(grouping: .route), 0) }
-        return (last.table.subtracting(first.table), last.time - first.time)
+        guard let last = readings.last else { return (Table(grouping: .route), 0) }
+        return window(endingWith: last.table, at: last.time)
+    }
+
+    /// The same for a reading taken now that is not kept.
+    func window(endingWith latest: Table, at time: Double) -> (Table, Double) {
+        // The newest reading at or before the window's start; until a window has passed, the first.
+        guard let start = readings.last(where: { $0.time <= time - window }) ?? readings.first else {
+            return (latest, 0)
+        }
+        return (latest.subtracting(start.table), time - start.time)
     }
 }
 

@@ -62,9 +62,11 @@ public enum RouteTable {
     /// The families for rows keyed by `grouping`.
     public static func families(by grouping: Grouping) -> [FamilyDefinition] {
         let key = grouping.label
-        var requestLabels = [key]
-        if grouping != .responseCode { requestLabels.append(.init("response_code", .responseCode)) }
-        requestLabels.append(.init("slow_request", .slowRequest))
+        // By error_type, as the metrics, dashboards and alerts classify: a gRPC call that failed
+        // with HTTP 200 is a server error here too.
+        let requestLabels: [FamilyDefinition.Label] = [
+            key, .init("error_type", .errorType), .init("slow_request", .slowRequest),
+        ]
         return [
             FamilyDefinition(
                 name: requestsFamily, help: "", type: .counter, observation: .requests, labels: requestLabels),
@@ -106,9 +108,8 @@ public enum RouteTable {
                     let key = labels[keyName] ?? ""
                     var r = row(key)
                     r.requests += value
-                    let code = Int(labels["response_code"] ?? "") ?? 0
-                    if (400..<500).contains(code) { r.clientErrors += value }
-                    if code >= 500 { r.serverErrors += value }
+                    if labels["error_type"] == "client_error" { r.clientErrors += value }
+                    if labels["error_type"] == "server_error" { r.serverErrors += value }
                     if labels["slow_request"] == "true" { r.slow += value }
                     rows[key] = r
                 }
@@ -174,6 +175,7 @@ extension RouteTable {
             case .integers(let counts) = requestValues.values
         else { return table }
         let codeName = name(requests, .responseCode)
+        let errorTypeName = name(requests, .errorType)
         let slowName = name(requests, .slowRequest)
         let flagsName = name(requests, .responseFlags)
         let perFlag = family(.responseFlags)
@@ -181,9 +183,14 @@ extension RouteTable {
             let key = labels[routeName] ?? ""
             var row = rows[key] ?? Row(key: key)
             row.requests += value
-            let code = codeName.flatMap { labels[$0] }.flatMap { Int($0) } ?? 0
-            if (400..<500).contains(code) { row.clientErrors += value }
-            if code >= 500 { row.serverErrors += value }
+            if let errorTypeName {
+                if labels[errorTypeName] == "client_error" { row.clientErrors += value }
+                if labels[errorTypeName] == "server_error" { row.serverErrors += value }
+            } else {
+                let code = codeName.flatMap { labels[$0] }.flatMap { Int($0) } ?? 0
+                if (400..<500).contains(code) { row.clientErrors += value }
+                if code >= 500 { row.serverErrors += value }
+            }
             if let slowName, labels[slowName] == "true" { row.slow += value }
             if perFlag == nil, let flagsName, let flags = labels[flagsName], flags != "-" {
                 for flag in flags.split(separator: ",") { row.flags[String(flag), default: 0] += value }
@@ -224,9 +231,9 @@ extension RouteTable {
 public struct Row: Sendable, Equatable {
     public var key: String
     public var requests: UInt64 = 0
-    /// Requests answered 400 to 499.
+    /// `error_type="client_error"`: answered 400 to 499.
     public var clientErrors: UInt64 = 0
-    /// Requests answered 500 or above.
+    /// `error_type="server_error"`: answered 500 or above, or a failed gRPC status.
     public var serverErrors: UInt64 = 0
     /// Requests slower than their route's threshold.
     public var slow: UInt64 = 0
@@ -240,14 +247,14 @@ public struct Row: Sendable, Equatable {
     var durationBuckets: [(index: Int, count: UInt64)] = []
     public var durationSumMilliseconds: Double = 0
 
-    init(key: String) {
+    public init(key: String) {
         self.key = key
     }
 
     public var durationCount: UInt64 { durationBuckets.reduce(0) { $0 + $1.count } }
 
     public static func == (a: Row, b: Row) -> Bool {
-        a.key == b.key && a.requests == b.requests && a.clientErrors == b.clientErrors
+        a.key == b.key && a.bounds == b.bounds && a.requests == b.requests && a.clientErrors == b.clientErrors
             && a.serverErrors == b.serverErrors && a.slow == b.slow && a.flags == b.flags
             && a.durationBuckets.elementsEqual(b.durationBuckets, by: { $0 == $1 })
             && a.durationSumMilliseconds == b.durationSumMilliseconds
@@ -281,6 +288,7 @@ public struct Row: Sendable, Equatable {
         guard count > 0 else { return nil }
         let rank = max(1, UInt64((q * Double(count)).rounded(.up)))
         let bounds = self.bounds ?? RouteTable.durationLayout.upperBounds
+        if self.bounds != nil { return Self.histogramQuantile(q, durationBuckets, bounds: bounds, count: count) }
         var below: UInt64 = 0
         for (index, inBucket) in durationBuckets where inBucket > 0 {
             guard below + inBucket >= rank else {
@@ -289,17 +297,34 @@ public struct Row: Sendable, Equatable {
             }
             guard index < bounds.count else { return bounds.last }  // beyond 70 minutes
             let upper = bounds[index]
-            if self.bounds != nil {
-                // Coarse buckets of a metric: linear within the bucket, as histogram_quantile.
-                let lower = index == 0 ? min(0, upper) : bounds[index - 1]
-                return lower + (upper - lower) * Double(rank - below) / Double(inBucket)
-            }
             if upper <= Double(RouteTable.exactUpToMilliseconds) { return upper }
             // Spread the bucket's requests evenly on a log scale, as PromQL does for native
             // histograms; the answer stays inside the bucket, hence the bound on the error.
             let lower = bounds[index - 1]
             let fraction = Double(rank - below) / Double(inBucket)
             return lower * pow(upper / lower, fraction)
+        }
+        return bounds.last
+    }
+
+    /// A metric's coarse buckets, estimated as PromQL's `histogram_quantile` does: rank `q * n`
+    /// (not rounded), linear within the bucket, 0 as the lower edge of the first, and the highest
+    /// finite bound for a rank in `+Inf`.
+    static func histogramQuantile(
+        _ q: Double, _ buckets: [(index: Int, count: UInt64)], bounds: [Double], count: UInt64
+    ) -> Double? {
+        let rank = q * Double(count)
+        var below: UInt64 = 0
+        for (index, inBucket) in buckets where inBucket > 0 {
+            guard Double(below + inBucket) >= rank else {
+                below += inBucket
+                continue
+            }
+            guard index < bounds.count else { return bounds.last }
+            let upper = bounds[index]
+            let lower = index == 0 ? min(0, upper) : bounds[index - 1]
+            if index == 0 && upper <= 0 { return upper }
+            return lower + (upper - lower) * (rank - Double(below)) / Double(inBucket)
         }
         return bounds.last
     }

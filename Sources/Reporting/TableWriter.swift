@@ -11,7 +11,7 @@ public enum TableWriter {
         let shown = top.map { Array(table.rows.prefix($0)) } ?? table.rows
         for row in shown {
             lines.append([
-                row.key.isEmpty ? "\"\"" : row.key,
+                row.key.isEmpty ? "\"\"" : displayable(row.key),
                 String(row.requests),
                 seconds.map { rate(Double(row.requests) / $0) } ?? "-",
                 percent(row.clientErrors, of: row.requests),
@@ -20,7 +20,7 @@ public enum TableWriter {
                 duration(row.durationQuantile(0.95)),
                 duration(row.durationQuantile(0.99)),
                 percent(row.slow, of: row.requests),
-                row.topFlags(3).map { "\($0.flag):\($0.count)" }.joined(separator: " "),
+                row.topFlags(3).map { "\(displayable($0.flag)):\($0.count)" }.joined(separator: " "),
             ])
         }
         var widths = Array(repeating: 0, count: lines[0].count)
@@ -97,6 +97,26 @@ public enum TableWriter {
             return o + "}}"
         }.joined(separator: ",")
         return out + "]}\n"
+    }
+
+    /// `text` with control characters (C0, DEL, C1) shown as `\xNN`: keys come from the log, and
+    /// an escape sequence in a Host header or a path must not reach the terminal as one.
+    public static func displayable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     static func plural(_ grouping: Grouping) -> String {

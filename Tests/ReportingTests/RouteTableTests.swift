@@ -174,3 +174,28 @@ func line(
         }
     }
 }
+
+@Suite struct TableWriterTests {
+    @Test func controlCharactersFromTheLogDoNotReachTheTerminal() throws {
+        let hostile = line(path: "/a", authority: "evil\\u001b]0;PWNED\\u0007\\u001b[31m")
+        let t = try table(hostile, by: .authority)
+        #expect(t.rows.first?.key == "evil\u{1B}]0;PWNED\u{07}\u{1B}[31m")
+        let text = TableWriter.text(t)
+        #expect(!text.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
+        #expect(text.contains("evil\\x1B]0;PWNED\\x07\\x1B[31m"))
+        #expect(TableWriter.displayable("caf\u{E9} \u{9B}") == "caf\u{E9} \\x9B")
+    }
+}
+
+@Suite struct ErrorTypeTests {
+    /// As the metrics and the alerts: a gRPC call that failed is a server error though HTTP said 200.
+    @Test func aFailedGRPCCallAnsweredWith200IsAServerError() throws {
+        let grpc = """
+            {"method":"POST","path":"/shop.Cart/Add","protocol":"HTTP/2","response_code":200,"grpc_status":"14",\
+            "response_flags":"-","duration":3,"route_name":"cart","start_time":"2026-11-22T04:45:08.800Z"}
+            """
+        let t = try table(grpc + "\n" + line(route: "cart"))
+        #expect(t.rows.first?.requests == 2)
+        #expect(t.rows.first?.serverErrors == 1)
+    }
+}

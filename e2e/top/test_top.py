@@ -111,6 +111,15 @@ def following_a_file(binary, work):
     frame = session.read_until(b"1200 requests")
     check(b" 372 " in frame, "it redraws as the log grows (users_item 186 -> 372)")
     check(all(len(line) <= 120 + 16 for line in frame.split(b"\r\n")), "no line is wider than the terminal")
+    print("top suspended (Ctrl-Z) and resumed (fg)")
+    os.kill(session.pid, signal.SIGTSTP)
+    session.read_until(LEAVE)
+    time.sleep(0.3)
+    check(session.terminal_modes() == (True, True), "SIGTSTP gives the terminal back before stopping")
+    os.kill(session.pid, signal.SIGCONT)
+    session.read_until(b"\x1b[?1049h")
+    frame = session.read_until(b"1200 requests")
+    check(b"users_item" in frame, "SIGCONT takes the screen again and redraws")
     session.send(b"q")
     status = session.wait()
     check(status == 0, f"q exits with status 0 (got {status})")
@@ -142,6 +151,14 @@ def behind_a_pipe(binary, work):
     os.waitpid(writer_ready, 0)
 
 
+def standard_input_from_the_terminal(binary):
+    print("top with no log piped in, at a terminal")
+    session = Session([binary, "top"])
+    session.read_until(b"pipe a log in")
+    status = session.wait()
+    check(status != 0, "refuses to read the keyboard as the log, and says what to do")
+
+
 def without_a_terminal(binary):
     print("top with its output to a pipe")
     with open(FIXTURE, "rb") as source:
@@ -163,6 +180,7 @@ def main():
     try:
         following_a_file(binary, work)
         behind_a_pipe(binary, work)
+        standard_input_from_the_terminal(binary)
         without_a_terminal(binary)
     finally:
         shutil.rmtree(work, ignore_errors=True)
