@@ -3,6 +3,14 @@ import Foundation
 import HTTPClient
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Counts the outcomes of one way of handing the metrics on, for its self-metric.
 final class OutcomeCounter: Sendable {
     let name: String
@@ -83,7 +91,7 @@ struct TextfileWriter: Sendable {
         defer { close(fd) }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let n = bytes.withUnsafeBytes { systemWrite(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemFailure(operation: "write \(path)", code: errno)
@@ -92,6 +100,11 @@ struct TextfileWriter: Sendable {
         }
         guard fsync(fd) == 0 else { throw SystemFailure(operation: "fsync \(path)", code: errno) }
     }
+}
+
+/// write(2), named so that it is not taken for a method called write.
+private func systemWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
+    write(fd, bytes, count)
 }
 
 struct SystemFailure: Error, CustomStringConvertible {
@@ -109,16 +122,21 @@ final class PushgatewayClient: Sendable {
     let basicAuth: String?
     let outcomes = OutcomeCounter(
         name: "logmetrics_pushes", help: "Pushes to the --push-gateway, by result (a push retried counts once).")
+    /// One connection kept between pushes; cancelled when the process stops, so that a push in
+    /// flight to a gateway that does not answer cannot hold the shutdown.
+    private let transfer = CurlTransfer()
 
     init(url: String, job: String, grouping: [(String, String)], timeout: Duration, attempts: Int = 3) {
         var base = url
         var auth: String?
         // user:password@ in the URL becomes basic authentication, kept out of error messages.
-        if let scheme = base.range(of: "://"), let at = base[scheme.upperBound...].firstIndex(of: "@"),
-            !base[scheme.upperBound..<at].contains("/")
-        {
-            auth = String(base[scheme.upperBound..<at]).removingPercentEncoding
-            base.removeSubrange(scheme.upperBound...at)
+        // The userinfo ends at the last @ of the authority (a password may hold an @ of its own).
+        if let scheme = base.range(of: "://") {
+            let authorityEnd = base[scheme.upperBound...].firstIndex(of: "/") ?? base.endIndex
+            if let at = base[scheme.upperBound..<authorityEnd].lastIndex(of: "@") {
+                auth = String(base[scheme.upperBound..<at]).removingPercentEncoding
+                base.removeSubrange(scheme.upperBound...at)
+            }
         }
         while base.hasSuffix("/") { base.removeLast() }
         var path = "/metrics" + Self.segment("job", job)
@@ -141,9 +159,25 @@ final class PushgatewayClient: Sendable {
         return "/\(name)/\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
     }
 
+    /// Ends the push in flight, and any later one made through ``push(_:)``.
+    func cancel() { transfer.cancel() }
+
     /// One push with its retries (backing off between them); true when the gateway took it.
     @discardableResult
-    func push(_ snapshot: MetricSnapshot, stop: StopSignal? = nil) -> Bool {
+    func push(_ snapshot: MetricSnapshot) -> Bool {
+        send(snapshot, through: transfer, attempts: attempts, timeout: timeout)
+    }
+
+    /// The push at exit, after ``cancel()``: one try on a connection of its own, within
+    /// `timeout` (capped at 5 s), so that the process ends inside a pod's grace period.
+    @discardableResult
+    func finalPush(_ snapshot: MetricSnapshot) -> Bool {
+        send(snapshot, through: CurlTransfer(), attempts: 1, timeout: min(timeout, .seconds(5)))
+    }
+
+    private func send(_ snapshot: MetricSnapshot, through transfer: CurlTransfer, attempts: Int, timeout: Duration)
+        -> Bool
+    {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(1 << 16)
         TextFormatWriter.write(snapshot, into: &bytes)
@@ -152,7 +186,6 @@ final class PushgatewayClient: Sendable {
             connectTimeout: min(timeout, .seconds(5)), totalTimeout: timeout)
         request.accept = "*/*"
         request.basicAuth = basicAuth
-        let transfer = CurlTransfer()
         var backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(5))
         var problem = ""
         for attempt in 1...attempts {
@@ -161,6 +194,7 @@ final class PushgatewayClient: Sendable {
                 if response.count < 4096 { response += chunk.prefix(4096 - response.count) }
                 return true
             }
+            var retry = true
             switch outcome {
             case .completed(let status) where (200..<300).contains(status):
                 if outcomes.count(success: true) { log("logmetrics: pushing to \(groupURL) again") }
@@ -170,67 +204,51 @@ final class PushgatewayClient: Sendable {
                 problem = "HTTP \(status)" + (text.isEmpty ? "" : ": \(text)")
                 // A 4xx says the push itself is wrong (inconsistent metrics, bad grouping):
                 // sending it again changes nothing.
-                if (400..<500).contains(status) { break }
+                retry = !(400..<500).contains(status)
             case .failed(_, let message, _):
                 problem = message
             case .cancelled:
-                problem = "cancelled"
+                problem = "cancelled (stopping)"
+                retry = false
             }
-            if case .completed(let status) = outcome, (400..<500).contains(status) { break }
-            if attempt < attempts, !(stop?.isStopped ?? false) { _ = transfer.pause(for: backoff.next()) }
+            guard retry, attempt < attempts, transfer.pause(for: backoff.next()) else { break }
         }
         if outcomes.count(success: false) { log("logmetrics: push to \(groupURL) failed: \(problem)") }
         return false
     }
 }
 
-/// Writes the textfile and pushes on their intervals, on a thread of its own, and once more at
-/// the end (``finish()``), so that the last counts are not lost when the process stops.
-final class Exporter: Reader, @unchecked Sendable {
-    let snapshot: @Sendable () -> MetricSnapshot
-    let textfile: TextfileWriter?
-    let textfileInterval: Double
-    let pusher: PushgatewayClient?
-    let pushInterval: Double
+/// Runs `action` every `interval` seconds on a thread of its own, until the stop signal, then
+/// once more from ``finish()`` after the readers have stopped, so that the last counts are
+/// handed on too. The textfile and the pushes each have one: a push that waits on a slow
+/// gateway does not hold the textfile back.
+final class PeriodicExport: Reader, @unchecked Sendable {
+    let interval: Double
+    let action: @Sendable () -> Void
+    let last: @Sendable () -> Void
 
     init(
-        current: Current, stop: StopSignal, snapshot: @escaping @Sendable () -> MetricSnapshot,
-        textfile: TextfileWriter?, textfileInterval: Double, pusher: PushgatewayClient?, pushInterval: Double
+        current: Current, stop: StopSignal, interval: Double, action: @escaping @Sendable () -> Void,
+        last: @escaping @Sendable () -> Void
     ) {
-        self.snapshot = snapshot
-        self.textfile = textfile
-        self.textfileInterval = textfileInterval
-        self.pusher = pusher
-        self.pushInterval = pushInterval
+        self.interval = interval
+        self.action = action
+        self.last = last
         super.init(current: current, shardIndex: 0, stop: stop)
     }
 
-    var families: [MetricFamilySnapshot] {
-        (textfile?.outcomes.families ?? []) + (pusher?.outcomes.families ?? [])
-    }
-
     override func run() {
-        var nextWrite = monotonicNow()
-        var nextPush = monotonicNow()
+        var next = monotonicNow()
         while !stop.isStopped {
-            let now = monotonicNow()
-            if let textfile, now >= nextWrite {
-                textfile.write(snapshot())
-                nextWrite = now + textfileInterval
-            }
-            if let pusher, now >= nextPush {
-                pusher.push(snapshot(), stop: stop)
-                nextPush = monotonicNow() + pushInterval
+            if monotonicNow() >= next {
+                action()
+                next = monotonicNow() + interval
             }
             usleep(100_000)
         }
     }
 
-    /// The last write and push, after the readers have stopped.
-    func finish() {
-        textfile?.write(snapshot())
-        pusher?.push(snapshot())
-    }
+    func finish() { last() }
 
     private func monotonicNow() -> Double {
         var time = timespec()

@@ -94,15 +94,24 @@ struct Serve: AsyncParsableCommand {
         guard checkpointIntervalSeconds > 0 else {
             throw ValidationError("--checkpoint-interval-seconds must be positive")
         }
-        guard textfileIntervalSeconds >= 1 else { throw ValidationError("--textfile-interval-seconds must be >= 1") }
-        guard pushIntervalSeconds >= 1 else { throw ValidationError("--push-interval-seconds must be >= 1") }
-        guard pushTimeoutSeconds > 0 else { throw ValidationError("--push-timeout-seconds must be positive") }
+        guard (1...86_400).contains(textfileIntervalSeconds) else {
+            throw ValidationError("--textfile-interval-seconds must be between 1 and 86400")
+        }
+        guard (1...86_400).contains(pushIntervalSeconds) else {
+            throw ValidationError("--push-interval-seconds must be between 1 and 86400")
+        }
+        guard (0.1...300).contains(pushTimeoutSeconds) else {
+            throw ValidationError("--push-timeout-seconds must be between 0.1 and 300")
+        }
         if let pushGateway, !(pushGateway.hasPrefix("http://") || pushGateway.hasPrefix("https://")) {
             throw ValidationError("--push-gateway needs an http:// or https:// URL, got \"\(pushGateway)\"")
         }
+        var names = Set<String>()
         for pair in pushGrouping {
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, Escaping.isValidLabelName(parts[0]), parts[0] != "job" else {
+            guard parts.count == 2, Escaping.isValidLabelName(parts[0]), parts[0] != "job",
+                names.insert(parts[0]).inserted
+            else {
                 throw ValidationError(
                     "--push-grouping expects NAME=VALUE with a label name other than job, got \"\(pair)\"")
             }
@@ -115,14 +124,23 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
-    /// The grouping labels of pushes: as given, with `instance` the host name unless given.
+    /// The grouping labels of pushes: as given, with `instance` unless given: the node's name in a
+    /// DaemonSet (`NODE_NAME`, stable across rollouts, where a pod's name would leave a stale
+    /// group behind at each one), else the host name.
     var pushGroupingLabels: [(String, String)] {
         var labels = pushGrouping.map { pair -> (String, String) in
             let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
             return (parts[0], parts[1])
         }
         if !labels.contains(where: { $0.0 == "instance" }) {
-            labels.insert(("instance", ProcessInfo.processInfo.hostName), at: 0)
+            var host = [UInt8](repeating: 0, count: 256)
+            let named = host.withUnsafeMutableBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { gethostname($0.baseAddress!, $0.count) } == 0
+            }
+            let name =
+                ProcessInfo.processInfo.environment["NODE_NAME"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? (named ? String(decoding: host.prefix { $0 != 0 }, as: UTF8.self) : "unknown")
+            labels.insert(("instance", name), at: 0)
         }
         return labels
     }
@@ -200,19 +218,31 @@ struct Serve: AsyncParsableCommand {
         let server = ScrapeServer(
             configuration: .init(host: address.host, port: address.port), snapshotFor: snapshotFor,
             isReady: { true }, pages: ["/": { status.render() }])
-        var exporter: Exporter?
-        if textfile != nil || pushGateway != nil {
-            let made = Exporter(
-                current: current, stop: stop, snapshot: { snapshotFor(.text) },
-                textfile: textfile.map { TextfileWriter(path: $0) }, textfileInterval: textfileIntervalSeconds,
-                pusher: pushGateway.map {
-                    PushgatewayClient(
-                        url: $0, job: pushJob, grouping: pushGroupingLabels,
-                        timeout: .milliseconds(Int(pushTimeoutSeconds * 1000)))
-                }, pushInterval: pushIntervalSeconds)
-            exporterMetrics.set(made)
-            exporter = made
+        var exports: [PeriodicExport] = []
+        let textfileWriter = textfile.map { TextfileWriter(path: $0) }
+        if let textfileWriter {
+            exports.append(
+                PeriodicExport(
+                    current: current, stop: stop, interval: textfileIntervalSeconds,
+                    action: { textfileWriter.write(snapshotFor(.text)) },
+                    last: { textfileWriter.write(snapshotFor(.text)) }))
         }
+        let pusher = pushGateway.map {
+            PushgatewayClient(
+                url: $0, job: pushJob, grouping: pushGroupingLabels,
+                timeout: .milliseconds(Int(pushTimeoutSeconds * 1000)))
+        }
+        if let pusher {
+            // A batch run (standard input to its end) pushes once, complete, at the end: an early
+            // push would replace the last run's full result with a partial one.
+            let batch = exitOnEOF && patterns.isEmpty
+            exports.append(
+                PeriodicExport(
+                    current: current, stop: stop, interval: batch ? .infinity : pushIntervalSeconds,
+                    action: { if !batch { pusher.push(snapshotFor(.text)) } },
+                    last: { pusher.finalPush(snapshotFor(.text)) }))
+        }
+        exporterMetrics.set(textfile: textfileWriter, pusher: pusher)
         // Readers first: a checkpoint pauses them. With --state-dir the first checkpoint is
         // taken before the first scrape can come, so that every scrape has one to be served from.
         for reader in readers { reader.start() }
@@ -228,8 +258,9 @@ struct Serve: AsyncParsableCommand {
             current: current, stop: stop, checkpointer: checkpointer,
             checkpointInterval: Double(checkpointIntervalSeconds), status: status)
         maintenance.start()
-        exporter?.start()
+        for export in exports { export.start() }
         await stop.wait()
+        pusher?.cancel()
         signals.cancel()
         hangups.cancel()
         checkpointer?.beginStopping()
@@ -237,8 +268,8 @@ struct Serve: AsyncParsableCommand {
         for reader in readers { reader.join() }
         maintenance.join()
         checkpointer?.finalCheckpoint()
-        exporter?.join()
-        exporter?.finish()
+        for export in exports { export.join() }
+        for export in exports { export.finish() }
         try await server.shutdown()
     }
 
@@ -296,12 +327,17 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The self-metrics of the exporter, once there is one (it is made after the scrape callback).
+/// The self-metrics of the textfile and the pushes, once they exist (they are made after the
+/// scrape callback that reports them).
 final class ExporterMetrics: Sendable {
-    private let exporter = Mutex<Exporter?>(nil)
+    private let parts = Mutex<(TextfileWriter?, PushgatewayClient?)>((nil, nil))
 
-    func set(_ made: Exporter) { exporter.withLock { $0 = made } }
-    var families: [MetricFamilySnapshot] { exporter.withLock { $0 }?.families ?? [] }
+    func set(textfile: TextfileWriter?, pusher: PushgatewayClient?) { parts.withLock { $0 = (textfile, pusher) } }
+
+    var families: [MetricFamilySnapshot] {
+        let (textfile, pusher) = parts.withLock { $0 }
+        return (textfile?.outcomes.families ?? []) + (pusher?.outcomes.families ?? [])
+    }
 }
 
 /// Counts reloads by outcome, for `logmetrics_config_reloads_total`.

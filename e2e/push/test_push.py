@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -147,6 +148,77 @@ def push_failures(binary):
     check(time.monotonic() - started < 40, "a stop is not held up by the dead gateway for long")
 
 
+def gateway_with_basic_auth(binary, work):
+    print("a gateway behind basic authentication, a password with an @ in it")
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+        hashed = crypt.crypt("p@ss:word", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1 << 4))
+    config = os.path.join(work, "web.yml")
+    with open(config, "w") as sink:
+        sink.write(f"basic_auth_users:\n  pusher: '{hashed}'\n")
+    port = free_port()
+    gateway = subprocess.Popen(
+        ["prometheus-pushgateway", f"--web.listen-address=127.0.0.1:{port}", f"--web.config.file={config}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def ready():
+            try:
+                get(f"http://127.0.0.1:{port}/-/ready")
+            except urllib.error.HTTPError as error:
+                return error.code == 401
+            return False
+        check(wait_for(ready), "the gateway asks for a password")
+        url = f"http://pusher:p%40ss%3Aword@127.0.0.1:{port}"
+        with open(FIXTURE, "rb") as source:
+            result = subprocess.run(
+                [binary, "--listen", "127.0.0.1:0", "--exit-on-eof", "--push-gateway", url,
+                 "--push-grouping", "instance=auth"],
+                stdin=source, capture_output=True, timeout=60)
+        check(result.returncode == 0 and b"failed" not in result.stderr,
+              f"the push authenticates ({result.stderr.decode()[-300:]})")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+        import base64
+        request.add_header("Authorization", "Basic " + base64.b64encode(b"pusher:p@ss:word").decode())
+        with urllib.request.urlopen(request, timeout=5) as response:
+            text = response.read().decode()
+        check(samples(text, "logmetrics_http_requests_total", job="logmetrics", instance="auth") == 600,
+              "and the gateway holds its 600 requests")
+        bad = subprocess.run(
+            [binary, "--listen", "127.0.0.1:0", "--exit-on-eof", "--push-gateway",
+             f"http://pusher:wrong@127.0.0.1:{port}"], stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+        check(b"HTTP 401" in bad.stderr and b"wrong" not in bad.stderr,
+              "a wrong password is reported as 401, and the password is not logged")
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=10)
+
+
+def gateway_that_never_answers(binary):
+    print("a gateway that accepts the connection and never answers")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--listen", "127.0.0.1:0", "--push-gateway", f"http://127.0.0.1:{port}",
+         "--push-interval-seconds", "1", "--push-timeout-seconds", "60"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(2)  # a push is in flight, waiting for an answer
+        started = time.monotonic()
+        process.terminate()
+        process.wait(timeout=30)
+        took = time.monotonic() - started
+        check(took < 8, f"SIGTERM ends it in {took:.1f} s: the push in flight is cancelled, the last one bounded")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stdin.close()
+        listener.close()
+
+
 def textfile(binary, work):
     print("--textfile for node_exporter's textfile collector")
     target = os.path.join(work, "textfile", "logmetrics.prom")
@@ -182,6 +254,8 @@ def main():
         push_at_exit(binary, url)
         push_on_interval(binary, url, work)
         push_failures(binary)
+        gateway_with_basic_auth(binary, work)
+        gateway_that_never_answers(binary)
     finally:
         if gateway:
             gateway.terminate()
