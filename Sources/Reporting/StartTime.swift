@@ -52,9 +52,20 @@ public enum StartTime {
         } else {
             _ = expect("Z")
         }
+        // Only a closing bracket may follow (the TEXT format's); a day must exist in its month.
+        if i < n, bytes[i] == UInt8(ascii: "]") { i += 1 }
+        guard i == n, day <= daysIn(month: month, year: year) else { return nil }
         let days = daysFromCivil(year: year, month: month, day: day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + second - offset
         return Double(seconds) + fraction
+    }
+
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 
     /// Days since 1970-01-01 in the proleptic Gregorian calendar (Howard Hinnant's algorithm).

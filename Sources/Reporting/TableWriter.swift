@@ -146,6 +146,8 @@ public enum TableWriter {
     /// Milliseconds as a person reads them: `0ms`, `12ms`, `1.25s`, `3m20s`.
     static func duration(_ milliseconds: Double?) -> String {
         guard let ms = milliseconds else { return "-" }
+        // The last bucket has no upper end: a quantile there is only known to be above it.
+        if let last = RouteTable.durationLayout.upperBounds.last, ms >= last { return ">" + elapsed(last / 1000) }
         if ms < 10 { return (ms == ms.rounded() ? String(Int(ms)) : fixed(ms, digits: 1)) + "ms" }
         if ms < 1000 { return String(Int(ms.rounded())) + "ms" }
         if ms < 60_000 { return fixed(ms / 1000, digits: ms < 10_000 ? 2 : 1) + "s" }
