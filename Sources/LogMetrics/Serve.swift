@@ -82,6 +82,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds one push may take, connection included (each push tries 3 times).")
     var pushTimeoutSeconds: Double = 10
 
+    @Option(
+        name: .customLong("web.config.file"),
+        help: ArgumentHelp(
+            "TLS and basic authentication for the server, in the Prometheus exporters' web configuration format "
+                + "(tls_server_config, basic_auth_users). Read at start.", valueName: "path"))
+    var webConfigFile: String?
+
     enum StartPosition: String, ExpressibleByArgument {
         case head
         case tail
@@ -215,8 +222,19 @@ struct Serve: AsyncParsableCommand {
             return snapshot
         }
         let status = StatusPage(current: current, workers: workers, configPath: input.config, inputs: input.inputs)
+        var serverConfiguration = ScrapeServer.Configuration(host: address.host, port: address.port)
+        if let webConfigFile {
+            do {
+                let web = try WebConfig.load(path: webConfigFile)
+                serverConfiguration.tls = web.tls
+                serverConfiguration.authenticator = web.authenticator
+            } catch {
+                throw ValidationError("--web.config.file \(error)")
+            }
+        }
+        let scheme = serverConfiguration.tls == nil ? "http" : "https"
         let server = ScrapeServer(
-            configuration: .init(host: address.host, port: address.port), snapshotFor: snapshotFor,
+            configuration: serverConfiguration, snapshotFor: snapshotFor,
             isReady: { true }, pages: ["/": { status.render() }])
         var exports: [PeriodicExport] = []
         let textfileWriter = textfile.map { TextfileWriter(path: $0) }
@@ -249,7 +267,7 @@ struct Serve: AsyncParsableCommand {
         checkpointer?.start()
         checkpointer?.requestCheckpoint(wait: 10)
         let bound = try await server.start()
-        log("logmetrics: serving metrics on http://\(address.display(port: bound.port ?? address.port))/metrics")
+        log("logmetrics: serving metrics on \(scheme)://\(address.display(port: bound.port ?? address.port))/metrics")
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
         let hangups = SignalWatcher(signals: [SIGHUP]) { [input] in
             Self.reload(input, current, reloads)

@@ -102,6 +102,29 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
     // MARK: Routing
 
     private func respond(context: ChannelHandlerContext, to head: HTTPRequestHead) {
+        guard let authenticator = shared.configuration.authenticator else {
+            return route(context: context, head)
+        }
+        let authorization = head.headers.first(name: "authorization")
+        shared.threadPool.runIfActive(eventLoop: context.eventLoop) {
+            authenticator.allows(authorization: authorization)
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(true):
+                self.route(context: context, head)
+            case .success(false):
+                self.writeResponse(
+                    context: context, head, status: .unauthorized, body: "unauthorized\n",
+                    extraHeaders: [("www-authenticate", "Basic realm=\"logmetrics\", charset=\"UTF-8\"")],
+                    keepAlive: head.isKeepAlive)
+            case .failure:
+                self.writeResponse(
+                    context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
+            }
+        }
+    }
+
+    private func route(context: ChannelHandlerContext, _ head: HTTPRequestHead) {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let keepAlive = head.isKeepAlive
         let isKnownPath =

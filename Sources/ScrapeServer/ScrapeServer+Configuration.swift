@@ -1,4 +1,5 @@
 import Exposition
+import NIOSSL
 
 extension ScrapeServer {
     /// Where the server listens and the limits that keep a misbehaving client from costing more
@@ -29,6 +30,10 @@ extension ScrapeServer {
         public var namespace: String
         /// The path that serves metrics.
         public var metricsPath: String
+        /// When set, connections speak TLS with this context (and plain HTTP is refused).
+        public var tls: NIOSSLContext?
+        /// When set, every request needs a user and password it allows (401 otherwise).
+        public var authenticator: BasicAuthenticator?
 
         public init(
             host: String = "0.0.0.0", port: Int, maxConnections: Int = 256, idleTimeout: Duration = .seconds(60),

@@ -2,6 +2,7 @@ import Exposition
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The HTTP endpoint Prometheus scrapes.
@@ -111,6 +112,9 @@ public final class ScrapeServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let tls = shared.configuration.tls {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try pipeline.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withErrorHandling: false,
                         withEncoderConfiguration: HTTPResponseEncoder.Configuration(),
