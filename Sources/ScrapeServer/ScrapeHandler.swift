@@ -22,6 +22,7 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         var isReady: @Sendable () -> Bool
         var threadPool: NIOThreadPool
         var pages: [String: ScrapeServer.Page] = [:]
+        var connections: ConnectionRegistry? = nil
     }
 
     private enum State {
@@ -91,6 +92,7 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.end, .receiving(let head, _)):
             cancelTimeout()
             state = .responding
+            shared.connections?.setBusy(context.channel, true)
             respond(context: context, to: head)
         default:
             // Input after a rejection, or a part out of order (which the decoder does not
@@ -260,6 +262,7 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             self.state = .idle
+            self.shared.connections?.setBusy(context.channel, false)
             self.startTimeout(context: context, self.shared.configuration.idleTimeout)
         }
     }

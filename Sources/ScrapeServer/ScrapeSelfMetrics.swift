@@ -20,12 +20,14 @@ final class ScrapeSelfMetrics: Sendable {
         /// Per format and coding, the size of the last body served, in bytes.
         var lastSizes: [UInt64]
         var rejectedConnections: UInt64 = 0
+        var evictedConnections: UInt64 = 0
     }
 
     private let state: Mutex<State>
     private let durationName: String
     private let sizeName: String
     private let rejectedName: String
+    private let evictedName: String
     private let bounds = BucketBounds(ScrapeSelfMetrics.durationBounds)
     private let formatLabels: [LabelSet]
     private let sizeLabels: [LabelSet]
@@ -35,6 +37,7 @@ final class ScrapeSelfMetrics: Sendable {
         durationName = prefix + "scrape_duration_seconds"
         sizeName = prefix + "scrape_size_bytes"
         rejectedName = prefix + "scrape_connections_rejected"
+        evictedName = prefix + "scrape_connections_evicted"
         let formats = ExpositionFormat.allCases
         formatLabels = formats.map { LabelSet(names: ["format"], values: [$0.name]) }
         sizeLabels = formats.flatMap { format in
@@ -52,7 +55,7 @@ final class ScrapeSelfMetrics: Sendable {
 
     /// The names of the families this type adds, to keep a provider's family of the same name
     /// from being shadowed by a duplicate.
-    var familyNames: Set<String> { [durationName, sizeName, rejectedName] }
+    var familyNames: Set<String> { [durationName, sizeName, rejectedName, evictedName] }
 
     func recordScrape(format: ExpositionFormat, coding: ContentCoding, duration: Duration, bodyBytes: Int) {
         let formatIndex = ExpositionFormat.allCases.firstIndex(of: format)!
@@ -73,6 +76,10 @@ final class ScrapeSelfMetrics: Sendable {
         state.withLock { $0.rejectedConnections &+= 1 }
     }
 
+    func recordEvictedConnection() {
+        state.withLock { $0.evictedConnections &+= 1 }
+    }
+
     /// The current values as families, copied under the lock and built outside it.
     func families() -> [MetricFamilySnapshot] {
         let current = state.withLock { $0 }
@@ -88,8 +95,13 @@ final class ScrapeSelfMetrics: Sendable {
                 name: sizeName, help: "Size of the last scrape body served, by format and content encoding.",
                 type: .gauge, unit: "bytes", labels: sizeLabels, values: .integers(current.lastSizes)),
             MetricFamilySnapshot(
-                name: rejectedName, help: "Connections closed on accept because the connection limit was reached.",
+                name: rejectedName,
+                help: "Connections closed on accept because the connection limit was reached and every one was busy.",
                 type: .counter, labels: [.empty], values: .integers([current.rejectedConnections])),
+            MetricFamilySnapshot(
+                name: evictedName,
+                help: "Connections waiting on their client closed to make room for a new one at the connection limit.",
+                type: .counter, labels: [.empty], values: .integers([current.evictedConnections])),
         ]
     }
 }

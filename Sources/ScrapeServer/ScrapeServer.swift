@@ -75,7 +75,7 @@ public final class ScrapeServer: Sendable {
         self.shared = ScrapeHandler.Shared(
             configuration: configuration,
             renderer: ScrapeRenderer(snapshot: snapshot, selfMetrics: selfMetrics, gzipLevel: configuration.gzipLevel),
-            isReady: isReady, threadPool: threadPool, pages: pages)
+            isReady: isReady, threadPool: threadPool, pages: pages, connections: connections)
     }
 
     /// Makes a page served on GET (and HEAD) of its path: its media type and its body.
@@ -105,10 +105,16 @@ public final class ScrapeServer: Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                guard connections.admit(channel) else {
+                switch connections.admit(channel) {
+                case .refused:
                     selfMetrics.recordRejectedConnection()
                     // A failed initializer makes the bootstrap close the connection unregistered.
                     return channel.eventLoop.makeFailedFuture(ConnectionLimitReached())
+                case .admittedEvicting(let evicted):
+                    selfMetrics.recordEvictedConnection()
+                    evicted.close(promise: nil)
+                case .admitted:
+                    break
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations

@@ -322,7 +322,9 @@ import Testing
         }
     }
 
-    @Test func connectionsBeyondTheLimitAreClosed() async throws {
+    /// Idle connections cannot shut scrapers out: at the limit, the oldest one waiting on its
+    /// client makes room for the new one.
+    @Test func atTheLimitTheOldestWaitingConnectionMakesRoom() async throws {
         try await Self.withServer({ $0.maxConnections = 2 }) { server, port in
             try await TestHTTPConnection.with(port: port) { first in
                 try await first.send(TestHTTPConnection.request("GET", "/healthz"))
@@ -331,15 +333,38 @@ import Testing
                     try await second.send(TestHTTPConnection.request("GET", "/healthz"))
                     _ = try await second.response()
                     #expect(server.connectionCount == 2)
-                    let closed = try await TestHTTPConnection.with(port: port) { third in
-                        try await third.closesWithoutResponse()
-                    }
-                    #expect(closed)
+                    let third = try await Self.get(port, "/healthz")
+                    #expect(third.status == 200)
+                    // The first, idle the longest, was closed for it.
+                    #expect(try await first.closesWithoutResponse())
+                    try await second.send(TestHTTPConnection.request("GET", "/healthz"))
+                    #expect(try await second.response()?.status == 200)
                 }
             }
-            // Once the others are gone there is room again.
             try await waitUntil { server.connectionCount == 0 }
-            try await Self.expectStatus(port, "/healthz", 200)
+            let text = try await Self.get(port, "/metrics").text
+            #expect(text.contains("logmetrics_scrape_connections_evicted_total 1\n"))
+            #expect(text.contains("logmetrics_scrape_connections_rejected_total 0\n"))
+        }
+    }
+
+    /// Only when every connection is busy answering is a new one refused.
+    @Test func connectionsBeyondTheLimitAreRefusedWhenAllAreBusy() async throws {
+        let slow: @Sendable () -> MetricSnapshot = {
+            usleep(800_000)
+            return ScrapeServerTests.snapshot()
+        }
+        try await Self.withServer({ $0.maxConnections = 1 }, snapshot: slow) { server, port in
+            try await TestHTTPConnection.with(port: port) { busy in
+                try await busy.send(TestHTTPConnection.request("GET", "/metrics"))
+                try await Task.sleep(for: .milliseconds(200))
+                let refused = try await TestHTTPConnection.with(port: port) { other in
+                    try await other.closesWithoutResponse()
+                }
+                #expect(refused)
+                #expect(try await busy.response()?.status == 200)
+            }
+            try await waitUntil { server.connectionCount == 0 }
             let text = try await Self.get(port, "/metrics").text
             #expect(text.contains("logmetrics_scrape_connections_rejected_total 1\n"))
         }
