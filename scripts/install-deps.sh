@@ -10,7 +10,7 @@ purpose=${1:-build}
 
 packages=(zlib1g-dev libcurl4-openssl-dev libcrypt-dev pkg-config)
 if [[ $purpose == test ]]; then
-    packages+=(prometheus prometheus-pushgateway chromium curl openssl python3-pip)
+    packages+=(prometheus prometheus-pushgateway chromium curl openssl time python3-pip)
 fi
 
 missing=()

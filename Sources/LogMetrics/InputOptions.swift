@@ -3,6 +3,7 @@ import ArgumentParser
 import Configuration
 import Foundation
 import Kubernetes
+import Tailer
 
 /// Options that decide how input is read, parsed and counted; shared by every command.
 struct InputOptions: ParsableArguments {
@@ -74,9 +75,14 @@ struct InputOptions: ParsableArguments {
         var text: String?
         if let config {
             do {
-                text = try String(contentsOfFile: config, encoding: .utf8)
+                // read(2) to the end, so that a pipe (`--config <(...)`) or /dev/null reads too.
+                let fd = try openForReading(config)
+                defer { close(fd) }
+                var bytes: [UInt8] = []
+                _ = try ChunkReader(chunkSize: 64 * 1024).readToEnd(fd, path: config) { bytes += $0 }
+                text = String(decoding: bytes, as: UTF8.self)
             } catch {
-                throw ConfigurationError(file: config, message: "cannot be read: \(error.localizedDescription)")
+                throw ConfigurationError(file: config, message: "cannot be read: \(error)")
             }
             configuration = try ConfigurationLoader.load(yaml: text ?? "", file: config)
         }
