@@ -49,6 +49,7 @@ test: test-deps
 	python3 e2e/web/test_web_config.py --bin .build/debug/logmetrics
 	python3 e2e/abuse/test_scrape_abuse.py --bin .build/debug/logmetrics
 	python3 e2e/hostile/test_hostile_input.py --bin .build/debug/logmetrics
+	python3 e2e/burst/test_scrape_burst.py --bin .build/debug/logmetrics
 	promtool check rules deploy/overlays/monitoring/rules.yaml
 	promtool test rules deploy/overlays/monitoring/rules_test.yaml
 	python3 e2e/dashboard/test_dashboard.py --bin .build/debug/logmetrics
