@@ -175,6 +175,12 @@ final class PushgatewayClient: Sendable {
         send(snapshot, through: CurlTransfer(), attempts: 1, timeout: min(timeout, .seconds(5)))
     }
 
+    /// A batch run's one push, at its end: every try, on a connection of its own (the shared
+    /// one was cancelled with the stop).
+    func batchPush(_ snapshot: MetricSnapshot) -> Bool {
+        send(snapshot, through: CurlTransfer(), attempts: attempts, timeout: timeout)
+    }
+
     private func send(_ snapshot: MetricSnapshot, through transfer: CurlTransfer, attempts: Int, timeout: Duration)
         -> Bool
     {
@@ -208,8 +214,8 @@ final class PushgatewayClient: Sendable {
             case .failed(_, let message, _):
                 problem = message
             case .cancelled:
-                problem = "cancelled (stopping)"
-                retry = false
+                // Stopping: the last push follows; this one is neither a success nor a failure.
+                return false
             }
             guard retry, attempt < attempts, transfer.pause(for: backoff.next()) else { break }
         }

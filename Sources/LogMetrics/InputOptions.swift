@@ -49,7 +49,19 @@ struct InputOptions: ParsableArguments {
 
     var inputs: [String] { paths.isEmpty ? ["-"] : paths }
 
+    /// Whether `--config` names a file that can be read again on SIGHUP (not a pipe, which is
+    /// empty the second time and would reload as the defaults).
+    var configIsReloadable: Bool {
+        guard let config else { return false }
+        var info = stat()
+        return stat(config, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
+    }
+
     func validate() throws {
+        if config == "-" {
+            throw ValidationError(
+                "--config needs a file; standard input is for the log (use --config /dev/stdin to insist)")
+        }
         if let maxLineBytes, maxLineBytes < 1024 { throw ValidationError("--max-line-bytes must be at least 1024") }
         for label in labels where !label.contains("=") {
             throw ValidationError("--label expects NAME=VALUE, got \"\(label)\"")
@@ -74,16 +86,24 @@ struct InputOptions: ParsableArguments {
         var configuration = LogMetricsConfiguration()
         var text: String?
         if let config {
+            // read(2) to the end, so that a pipe (`--config <(...)`) or /dev/null reads too; at
+            // most 1 MiB, so that a device that never ends cannot take the memory.
+            let fd = open(config, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw ConfigurationError(file: config, message: "cannot be read: \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            var bytes: [UInt8] = []
             do {
-                // read(2) to the end, so that a pipe (`--config <(...)`) or /dev/null reads too.
-                let fd = try openForReading(config)
-                defer { close(fd) }
-                var bytes: [UInt8] = []
-                _ = try ChunkReader(chunkSize: 64 * 1024).readToEnd(fd, path: config) { bytes += $0 }
-                text = String(decoding: bytes, as: UTF8.self)
+                let reader = ChunkReader(chunkSize: 64 * 1024)
+                while bytes.count <= 1 << 20, try reader.readOnce(fd, path: config, { bytes += $0 }) > 0 {}
             } catch {
                 throw ConfigurationError(file: config, message: "cannot be read: \(error)")
             }
+            guard bytes.count <= 1 << 20 else {
+                throw ConfigurationError(file: config, message: "is larger than 1 MiB; not a configuration")
+            }
+            text = String(decoding: bytes, as: UTF8.self)
             configuration = try ConfigurationLoader.load(yaml: text ?? "", file: config)
         }
         if let preset { configuration.preset = preset }

@@ -237,6 +237,7 @@ struct Serve: AsyncParsableCommand {
             configuration: serverConfiguration, snapshotFor: snapshotFor,
             isReady: { true }, pages: ["/": { status.render() }])
         var exports: [PeriodicExport] = []
+        let batchFailed = OnceFlag()
         let textfileWriter = textfile.map { TextfileWriter(path: $0) }
         if let textfileWriter {
             exports.append(
@@ -258,7 +259,15 @@ struct Serve: AsyncParsableCommand {
                 PeriodicExport(
                     current: current, stop: stop, interval: batch ? .infinity : pushIntervalSeconds,
                     action: { if !batch { pusher.push(snapshotFor(.text)) } },
-                    last: { pusher.finalPush(snapshotFor(.text)) }))
+                    // A batch run's one push has no grace period to keep to: every try, and
+                    // a failure is the process's failure.
+                    last: {
+                        if batch {
+                            if !pusher.batchPush(snapshotFor(.text)) { batchFailed.set() }
+                        } else {
+                            pusher.finalPush(snapshotFor(.text))
+                        }
+                    }))
         }
         exporterMetrics.set(textfile: textfileWriter, pusher: pusher)
         // Readers first: a checkpoint pauses them. With --state-dir the first checkpoint is
@@ -288,6 +297,10 @@ struct Serve: AsyncParsableCommand {
         checkpointer?.finalCheckpoint()
         for export in exports { export.join() }
         for export in exports { export.finish() }
+        if batchFailed.isSet {
+            try await server.shutdown()
+            throw ExitCode(1)
+        }
         try await server.shutdown()
     }
 
@@ -329,6 +342,13 @@ struct Serve: AsyncParsableCommand {
             log("logmetrics: SIGHUP: no --config file to reload")
             return
         }
+        guard input.configIsReloadable else {
+            reloads.count(success: false)
+            log(
+                "logmetrics: SIGHUP: --config \(input.config ?? "") is not a regular file (a pipe reads empty the second time); not reloaded"
+            )
+            return
+        }
         do {
             let (compiled, text) = try input.loadConfiguration()
             // The watches run for the whole process; they are not restarted with other settings.
@@ -356,6 +376,13 @@ final class ExporterMetrics: Sendable {
         let (textfile, pusher) = parts.withLock { $0 }
         return (textfile?.outcomes.families ?? []) + (pusher?.outcomes.families ?? [])
     }
+}
+
+/// Set once, read at the end.
+final class OnceFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
 
 /// Counts reloads by outcome, for `logmetrics_config_reloads_total`.

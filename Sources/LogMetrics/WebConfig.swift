@@ -85,13 +85,16 @@ struct WebConfig {
         }
         let tls = try mapping(top["tls_server_config"], "tls_server_config")
         if !tls.isEmpty {
-            config.tls = try makeTLS(tls, fail: fail, string: { try string(tls, $0, "tls_server_config") })
+            config.tls = try makeTLS(
+                tls, directory: (path as NSString).deletingLastPathComponent, fail: fail,
+                string: { try string(tls, $0, "tls_server_config") })
         }
         return config
     }
 
     private static func makeTLS(
-        _ tls: [String: Any], fail: (String, String) -> Problem, string: (String) throws -> String?
+        _ tls: [String: Any], directory: String, fail: (String, String) -> Problem,
+        string given: (String) throws -> String?
     ) throws -> NIOSSLContext {
         let known = [
             "cert_file", "key_file", "cert", "key", "client_auth_type", "client_ca_file", "client_ca", "min_version",
@@ -105,6 +108,16 @@ struct WebConfig {
             throw fail("tls_server_config.\(key)", why)
         }
         let section = "tls_server_config"
+        // As the exporters do: relative file names are relative to the configuration file.
+        func string(_ name: String) throws -> String? {
+            guard let value = try given(name) else { return nil }
+            guard name.hasSuffix("_file"), !value.hasPrefix("/") else { return value }
+            return (directory as NSString).appendingPathComponent(value)
+        }
+        for (file, inline) in [("cert_file", "cert"), ("key_file", "key"), ("client_ca_file", "client_ca")]
+        where tls[file] != nil && tls[inline] != nil {
+            throw fail("\(section).\(file)", "give \(file) or \(inline), not both")
+        }
         let chain: [NIOSSLCertificate]
         let key: NIOSSLPrivateKey
         do {
@@ -149,6 +162,15 @@ struct WebConfig {
         // TLS 1.2 unless said otherwise, as the exporters do.
         configuration.minimumTLSVersion = try version("min_version") ?? .tlsv12
         configuration.maximumTLSVersion = try version("max_version")
+        let order: [TLSVersion] = [.tlsv1, .tlsv11, .tlsv12, .tlsv13]
+        if let maximum = configuration.maximumTLSVersion,
+            order.firstIndex(of: maximum)! < order.firstIndex(of: configuration.minimumTLSVersion)!
+        {
+            throw fail("\(section).max_version", "is below min_version")
+        }
+        // An evicted or closing connection gives its descriptor back within a second, not the
+        // default five, when the peer does not answer close_notify.
+        configuration.shutdownTimeout = .seconds(1)
         let roots: NIOSSLTrustRoots?
         if let file = try string("client_ca_file") {
             roots = .file(file)

@@ -92,7 +92,6 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.end, .receiving(let head, _)):
             cancelTimeout()
             state = .responding
-            shared.connections?.setBusy(context.channel, true)
             respond(context: context, to: head)
         default:
             // Input after a rejection, or a part out of order (which the decoder does not
@@ -108,17 +107,26 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
             return route(context: context, head)
         }
         let authorization = head.headers.first(name: "authorization")
+        switch authenticator.quick(authorization: authorization) {
+        case .allowed:
+            return route(context: context, head)
+        case .refused:
+            return unauthorized(context: context, head)
+        case .busy:
+            return writeResponse(
+                context: context, head, status: .tooManyRequests, body: "a password check is running; retry\n",
+                extraHeaders: [("retry-after", "1")], keepAlive: head.isKeepAlive)
+        case .needsCheck:
+            break
+        }
         shared.threadPool.runIfActive(eventLoop: context.eventLoop) {
-            authenticator.allows(authorization: authorization)
+            authenticator.check(authorization: authorization)
         }.assumeIsolated().whenComplete { result in
             switch result {
             case .success(true):
                 self.route(context: context, head)
             case .success(false):
-                self.writeResponse(
-                    context: context, head, status: .unauthorized, body: "unauthorized\n",
-                    extraHeaders: [("www-authenticate", "Basic realm=\"logmetrics\", charset=\"UTF-8\"")],
-                    keepAlive: head.isKeepAlive)
+                self.unauthorized(context: context, head)
             case .failure:
                 self.writeResponse(
                     context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
@@ -126,7 +134,17 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    private func unauthorized(context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        writeResponse(
+            context: context, head, status: .unauthorized, body: "unauthorized\n",
+            extraHeaders: [("www-authenticate", "Basic realm=\"logmetrics\", charset=\"UTF-8\"")],
+            keepAlive: head.isKeepAlive)
+    }
+
     private func route(context: ChannelHandlerContext, _ head: HTTPRequestHead) {
+        // Busy (not to be evicted) only once it is a request that will be answered: a flood of
+        // unauthenticated requests stays evictable.
+        shared.connections?.setBusy(context.channel, true)
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
         let keepAlive = head.isKeepAlive
         let isKnownPath =

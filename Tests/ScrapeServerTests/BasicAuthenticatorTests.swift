@@ -35,4 +35,27 @@ import Testing
             try BasicAuthenticator(users: ["b": "$1$abcdefgh$0123456789012345678901"])
         }
     }
+
+    /// One bcrypt at a time: a second request that needs one is answered at once, and credentials
+    /// that passed or failed lately need none.
+    @Test func checksRunOneAtATimeAndRecentAnswersNeedNone() throws {
+        let authenticator = try BasicAuthenticator(users: ["prometheus": Self.hash])
+        let right = Self.header("prometheus:s3cret")
+        let wrong = Self.header("prometheus:guess")
+        #expect(authenticator.quick(authorization: right) == .needsCheck)
+        #expect(authenticator.quick(authorization: wrong) == .busy)
+        #expect(authenticator.check(authorization: right))
+        #expect(authenticator.quick(authorization: right) == .allowed)
+        #expect(authenticator.quick(authorization: wrong) == .needsCheck)
+        #expect(!authenticator.check(authorization: wrong))
+        #expect(authenticator.quick(authorization: wrong) == .refused)
+        // An unknown user is hashed too (against a decoy), so it takes as long as a wrong password.
+        #expect(authenticator.quick(authorization: Self.header("nobody:x")) == .needsCheck)
+        #expect(!authenticator.check(authorization: Self.header("nobody:x")))
+    }
+
+    @Test func aCostOutsideBcryptsRangeIsRefusedAtStart() {
+        let badCost = "$2b$99$" + String(Self.hash.dropFirst(7))
+        #expect(throws: BasicAuthenticatorError.notBcrypt(user: "c")) { try BasicAuthenticator(users: ["c": badCost]) }
+    }
 }

@@ -122,6 +122,17 @@ def push_on_interval(binary, url, work):
         process.wait(timeout=20)
 
 
+def batch_push_failure(binary):
+    print("a batch run whose one push fails")
+    dead = f"http://127.0.0.1:{free_port()}"
+    with open(FIXTURE, "rb") as source:
+        result = subprocess.run(
+            [binary, "--listen", "127.0.0.1:0", "--exit-on-eof", "--push-gateway", dead,
+             "--push-timeout-seconds", "1"], stdin=source, capture_output=True, timeout=60)
+    check(result.returncode != 0 and b"failed" in result.stderr,
+          f"exits non-zero and says so, after its tries (status {result.returncode})")
+
+
 def push_failures(binary):
     print("a gateway that is not there")
     dead = f"http://127.0.0.1:{free_port()}"
@@ -254,6 +265,7 @@ def main():
         push_at_exit(binary, url)
         push_on_interval(binary, url, work)
         push_failures(binary)
+        batch_push_failure(binary)
         gateway_with_basic_auth(binary, work)
         gateway_that_never_answers(binary)
     finally:
