@@ -1,3 +1,4 @@
+import Aggregation
 import Exposition
 import Foundation
 import HTTPClient
@@ -244,21 +245,15 @@ final class PeriodicExport: Reader, @unchecked Sendable {
     }
 
     override func run() {
-        var next = monotonicNow()
+        var next = monotonicSeconds()
         while !stop.isStopped {
-            if monotonicNow() >= next {
+            if monotonicSeconds() >= next {
                 action()
-                next = monotonicNow() + interval
+                next = monotonicSeconds() + interval
             }
             usleep(100_000)
         }
     }
 
     func finish() { last() }
-
-    private func monotonicNow() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
-    }
 }

@@ -77,11 +77,11 @@ final class StatusPage: Sendable {
                     "<tr><td class=\"key\">\(Self.escape(TableWriter.displayable(row.key)))</td><td>\(row.requests)</td>"
                 html += "<td>\(last.requests)</td><td>\(TableWriter.rate(rate))</td>"
                 html +=
-                    "<td\(last.clientErrors > 0 ? " class=\"warn\"" : "")>\(Self.percent(last.clientErrors, last.requests))</td>"
+                    "<td\(last.clientErrors > 0 ? " class=\"warn\"" : "")>\(TableWriter.percent(last.clientErrors, of: last.requests))</td>"
                 html +=
-                    "<td\(last.serverErrors > 0 ? " class=\"bad\"" : "")>\(Self.percent(last.serverErrors, last.requests))</td>"
+                    "<td\(last.serverErrors > 0 ? " class=\"bad\"" : "")>\(TableWriter.percent(last.serverErrors, of: last.requests))</td>"
                 for q in [0.5, 0.95, 0.99] { html += "<td>\(Self.milliseconds(last.durationQuantile(q)))</td>" }
-                html += "<td>\(Self.percent(last.slow, last.requests))</td>"
+                html += "<td>\(TableWriter.percent(last.slow, of: last.requests))</td>"
                 let flags = last.topFlags(3).map { "\(Self.escape(TableWriter.displayable($0.flag))) \($0.count)" }
                     .joined(separator: ", ")
                 html += "<td class=\"key\">\(flags)</td></tr>\n"
@@ -167,11 +167,6 @@ final class StatusPage: Sendable {
         var result: [String: UInt64] = [:]
         for (labels, value) in zip(family.labels, values) { result[labels["family"] ?? ""] = value }
         return result
-    }
-
-    static func percent(_ part: UInt64, _ whole: UInt64) -> String {
-        guard whole > 0 else { return "-" }
-        return part == 0 ? "0" : String(format: "%.1f", 100 * Double(part) / Double(whole))
     }
 
     static func milliseconds(_ value: Double?) -> String {

@@ -133,7 +133,7 @@ public enum TableWriter {
         whole == 0 ? nil : Double(part) / Double(whole)
     }
 
-    static func percent(_ part: UInt64, of whole: UInt64) -> String {
+    public static func percent(_ part: UInt64, of whole: UInt64) -> String {
         guard whole > 0 else { return "-" }
         if part == 0 { return "0" }
         return fixed(100 * Double(part) / Double(whole), digits: 1)

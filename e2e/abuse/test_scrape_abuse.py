@@ -18,14 +18,11 @@ import threading
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, run_main  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "fixtures", "envoy-1.40", "access.log")
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
 
 
 def scrape(port):
@@ -142,8 +139,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -8,43 +8,19 @@ long scrapes took meanwhile.
 """
 
 import argparse
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, free_port, get, query, run_main  # noqa: E402
 
 ROUTES = [("users", "GET", 200, "-"), ("users", "GET", 404, "NR"), ("orders", "POST", 201, "-"),
           ("orders", "POST", 503, "UF"), ("search", "GET", 200, "-"), ("payments", "POST", 504, "UT"),
           ("health", "GET", 200, "-")]
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def query(base, expr):
-    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)["data"]["result"]
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
 
 
 def main():
@@ -142,8 +118,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -15,42 +15,18 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, free_port, query, run_main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 FIXTURE = os.path.join(ROOT, "e2e", "fixtures", "envoy-1.40", "access.log")
 MONITORING = os.path.join(ROOT, "deploy", "overlays", "monitoring")
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def query(base, expr):
-    url = base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr})
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            body = json.load(response)
-    except urllib.error.HTTPError as error:
-        body = json.load(error)
-    if body.get("status") != "success":
-        raise AssertionError(f"{expr}: {body.get('error')}")
-    return body["data"]["result"]
 
 
 def substitute(expr):
@@ -168,8 +144,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -16,18 +16,15 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, run_main  # noqa: E402
+
 CONFIG = """labels:
   extract:
     agent: { field: user_agent, max_values: 50 }
   families:
     http_requests: [route, method, response_code, error_type, response_flags, slow_request, destination_service, agent]
 """
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
 
 
 def record(path="/ok", authority="shop.example.com", agent="curl/8", duration="3", code="200", extra=""):
@@ -126,8 +123,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -18,20 +18,11 @@ import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, free_port, get, run_main  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "fixtures", "envoy-1.40", "access.log")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
 
 
 def samples(text, name, **labels):
@@ -46,11 +37,6 @@ def samples(text, name, **labels):
         if all(found.get(k) == v for k, v in labels.items()):
             total += float(match.group(3))
     return total
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
 
 
 def wait_for(condition, timeout=20.0):
@@ -277,8 +263,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

@@ -14,12 +14,13 @@ import html.parser
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, free_port, get, run_main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "fixtures", "envoy-1.40", "access.log")
@@ -29,12 +30,6 @@ CONFIG = """# status page test
 slow_request: { threshold_ms: 1000 }
 limits: { max_series_per_family: 5000 }
 """
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
 
 
 class Tables(html.parser.HTMLParser):
@@ -71,17 +66,6 @@ class Tables(html.parser.HTMLParser):
         self.text.append(data)
         if self.cell is not None:
             self.cell += data
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def get(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.read().decode()
 
 
 def chromium():
@@ -182,8 +166,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)

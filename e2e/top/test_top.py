@@ -22,6 +22,9 @@ import tempfile
 import termios
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from checks import check, run_main  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "fixtures", "envoy-1.40", "access.log")
 LEAVE = b"\x1b[?25h\x1b[?1049l"
@@ -86,12 +89,6 @@ class Session:
     def terminal_modes(self):
         lflag = termios.tcgetattr(self.fd)[3]
         return bool(lflag & termios.ICANON), bool(lflag & termios.ECHO)
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-    print(f"  ok: {message}")
 
 
 def following_a_file(binary, work):
@@ -188,8 +185,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as error:
-        print(f"FAIL: {error}", file=sys.stderr)
-        sys.exit(1)
+    run_main(main)
