@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "HistogramsTests", dependencies: ["Histograms"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Histograms"]),
         .testTarget(
-            name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition"],
+            name: "AggregationTests", dependencies: ["Aggregation", "AccessLogParser", "Exposition", "Histograms"],
             exclude: ["Fixtures"]),
         .testTarget(
             name: "ReportingTests", dependencies: ["Reporting", "Aggregation", "AccessLogParser", "Configuration"]),

@@ -74,17 +74,26 @@ final class FamilyStore: @unchecked Sendable {
         exemplars.clear((id * width)..<((id + 1) * width))
     }
 
-    /// Adds series `old` of `other` into series `id` here (same width).
-    func absorb(_ other: FamilyStore, _ old: Int, into id: Int) {
+    /// Adds series `old` of `other` into series `id` here: bucket `k` of `other` into bucket
+    /// `mapping[k]` (the same bucket without a mapping, which needs the same width).
+    func absorb(_ other: FamilyStore, _ old: Int, into id: Int, mapping: [Int]? = nil) {
         guard old < other.capacity else { return }
+        guard let mapping, mapping.count == other.width, mapping.allSatisfy({ $0 < width }) else {
+            guard other.width == width else { return }
+            return absorb(other, old, into: id, mapping: Array(0..<width))
+        }
         reserve(id)
-        for k in 0..<width { counts[id * width + k] &+= other.counts[old * width + k] }
+        for k in 0..<other.width { counts[id * width + mapping[k]] &+= other.counts[old * other.width + k] }
         if hasSums && other.hasSums {
             let (sum, overflow) = sums[id].addingReportingOverflow(other.sums[old])
             sums[id] = overflow ? .max : sum
         }
         lastUpdated[id] = max(lastUpdated[id], other.lastUpdated[old])
-        if exemplars.isEnabled && other.exemplars.isEnabled {
+        // An exemplar belongs between its bucket's bounds; with bounds moved it may not be, and
+        // the next observation brings a new one.
+        if exemplars.isEnabled && other.exemplars.isEnabled && other.width == width
+            && mapping.elementsEqual(0..<width)
+        {
             for k in 0..<width { exemplars.absorb(other.exemplars, old * width + k, into: id * width + k) }
         }
     }

@@ -10,7 +10,7 @@ extension Pipeline {
         /// Series whose values were added.
         public var series = 0
         /// Families of the saved snapshot that this configuration has no compatible family for
-        /// (renamed, other labels or buckets); their values are not carried over.
+        /// (renamed, other labels); their values are not carried over.
         public var skippedFamilies: [String] = []
 
         public init() {}
@@ -20,9 +20,11 @@ extension Pipeline {
     /// times and native histograms, to this pipeline's first shard, so that every counter goes on
     /// from where it was.
     ///
-    /// A family is carried over when this configuration has one of the same name, type, unit,
-    /// label names and bucket bounds; series keep their label values and creation times, and are
-    /// subject to this configuration's caps like new ones. The line, byte and dropped-series self
+    /// A family is carried over when this configuration has one of the same name, type, unit and
+    /// label names, and for a histogram the same unit of sums; buckets whose bounds moved are
+    /// carried into the buckets that hold them (``BucketLayout/bucketMapping(from:)``). Series
+    /// keep their label values and creation times, and are subject to this configuration's caps
+    /// like new ones. The line, byte and dropped-series self
     /// counters are carried over too. Call before any reader starts.
     @discardableResult
     public func restore(_ saved: MetricSnapshot) -> RestoreSummary {
@@ -57,8 +59,9 @@ extension Pipeline {
         case .integers:
             return definition.buckets == nil
         case .histograms(let columns):
-            guard let buckets = definition.buckets else { return false }
-            return buckets.upperBounds == columns.bounds.values && definition.sumExponent == columns.sumExponent
+            // Other bounds are carried over (``BucketLayout/bucketMapping(from:)``); sums in
+            // another unit could not be.
+            return definition.buckets != nil && definition.sumExponent == columns.sumExponent
         default:
             return false
         }
@@ -93,10 +96,16 @@ extension Pipeline {
                 }
             case .histograms(let columns):
                 let width = store.width
+                let savedWidth = columns.bounds.values.count + 1
+                let mapping = definition.buckets?.bucketMapping(from: columns.bounds.values) ?? []
+                guard mapping.count == savedWidth, columns.bucketCounts.count >= family.labels.count * savedWidth
+                else { break }
                 for (position, id) in ids.enumerated() {
                     let k = kept[position]
                     store.reserve(id)
-                    for b in 0..<width { store.counts[id * width + b] &+= columns.bucketCounts[k * width + b] }
+                    for b in 0..<savedWidth {
+                        store.counts[id * width + mapping[b]] &+= columns.bucketCounts[k * savedWidth + b]
+                    }
                     let (sum, overflow) = store.sums[id].addingReportingOverflow(columns.scaledSums[k])
                     store.sums[id] = overflow ? .max : sum
                     store.lastUpdated[id] = now

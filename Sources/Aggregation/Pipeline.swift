@@ -59,6 +59,11 @@ public final class Pipeline: Sendable {
                         else {
                             continue
                         }
+                        // Bounds may have moved (buckets edited, a slow threshold changed): each
+                        // old bucket goes to the new one that holds its upper bound.
+                        let mapping = schema.families[newFamily].buckets.map { new in
+                            new.bucketMapping(from: definition.buckets?.upperBounds ?? [])
+                        }
                         let series = oldState.families[oldFamily]
                         for id in series.live.indices where series.live[id] {
                             let values = series.labels[id].values
@@ -73,8 +78,7 @@ public final class Pipeline: Sendable {
                             for shard in old.indices {
                                 let source = old[shard].stores[oldFamily]
                                 let target = new[shard].stores[newFamily]
-                                guard source.width == target.width else { continue }
-                                target.absorb(source, id, into: newID)
+                                target.absorb(source, id, into: newID, mapping: mapping)
                                 if target.hasSums, definition.native != nil, schema.families[newFamily].native != nil,
                                     id < source.natives.count, let native = source.natives[id]
                                 {
@@ -94,10 +98,11 @@ public final class Pipeline: Sendable {
         return next
     }
 
-    /// Whether a family of a new configuration can take over the series of an old one.
+    /// Whether a family of a new configuration can take over the series of an old one. Bucket
+    /// bounds may differ (see ``BucketLayout/bucketMapping(from:)``); the unit of the sums may not.
     static func compatible(_ a: FamilyDefinition, _ b: FamilyDefinition) -> Bool {
         a.name == b.name && a.type == b.type && a.unit == b.unit && a.observation == b.observation
-            && a.labels.map(\.name) == b.labels.map(\.name) && a.buckets == b.buckets
+            && a.labels.map(\.name) == b.labels.map(\.name) && (a.buckets == nil) == (b.buckets == nil)
             && a.observationsPerUnit == b.observationsPerUnit
     }
 }

@@ -101,6 +101,18 @@ public struct BucketLayout: Sendable {
         return BucketLayout(validated: bounds)
     }
 
+    /// Where each bucket of a histogram kept with `oldBounds` goes in this layout: element `i`
+    /// (`oldBounds.count` for `+Inf`) is the index of this layout's first bucket whose bound is at
+    /// least old bucket `i`'s.
+    ///
+    /// Moving counts this way keeps every cumulative count exact at a bound both layouts have, so
+    /// a reload or a restart that adds or removes bounds resets no `le` series that goes on. At a
+    /// bound only this layout has, the carried-over part is a lower bound: the old observations
+    /// that fell below it are counted at the next bound up, where the old layout had them.
+    public func bucketMapping(from oldBounds: [Double]) -> [Int] {
+        oldBounds.map { bucketIndex(for: $0) } + [count]
+    }
+
     /// The index of the bucket that counts `value`: the index of the first bound `>= value`, or
     /// ``count`` (the `+Inf` bucket) if there is none.
     ///

@@ -1,4 +1,6 @@
 import AccessLogParser
+import Exposition
+import Histograms
 import Synchronization
 import Testing
 
@@ -121,5 +123,48 @@ final class ManualClock: Sendable {
         let before0 = pipeline.snapshot(includeCreated: true)
         let created = before0.family("logmetrics_http_requests")?.created?.first
         #expect(snapshot.family("logmetrics_http_requests")?.created?.first == created, "creation time is kept")
+    }
+
+    /// A reload that moves the duration histogram's bounds (here: a new slow threshold, which
+    /// becomes a bound) must not reset a bucket that goes on: Prometheus reads a drop as a
+    /// restart of the process.
+    @Test func reloadThatMovesBucketBoundsResetsNoBucket() throws {
+        let before = try MetricsSchema(families: MetricsSchema.defaultFamilies())
+        let pipeline = Pipeline(schema: before, shards: 1)
+        let parser = ParserConfiguration(wantedFields: before.wantedFields)
+        let durations = [3, 7, 40, 40, 300, 1500]
+        #expect(feed(pipeline.shards[0], parser, durations.map { line(route: "a", duration: $0) }))
+        // 0.007 s is a new bound, 1 s (the old slow threshold) is gone.
+        let after = try MetricsSchema(
+            families: MetricsSchema.defaultFamilies(slowThresholds: [7]).map { family in
+                var family = family
+                if family.name == "logmetrics_http_request_duration_seconds" {
+                    family.buckets = try! BucketLayout(
+                        upperBounds: family.buckets!.upperBounds.filter { $0 != 1 })
+                }
+                return family
+            })
+        let next = pipeline.migrate(to: after)
+        #expect(feed(next.shards[0], parser, [line(route: "a", duration: 6)]))
+        let old = pipeline.snapshot().family("logmetrics_http_request_duration_seconds")
+        let new = next.snapshot().family("logmetrics_http_request_duration_seconds")
+        guard case .histograms(let was) = old?.values, case .histograms(let now) = new?.values else {
+            Issue.record("no duration histogram")
+            return
+        }
+        #expect(now.count(0) == was.count(0) + 1, "every observation carried over")
+        #expect(now.sum(0) == was.sum(0) + 0.006)
+        func cumulative(_ columns: HistogramColumns, at bound: Double) -> UInt64? {
+            guard let index = columns.bounds.values.firstIndex(of: bound) else { return nil }
+            return columns.bucketCounts[0...index].reduce(0, +)
+        }
+        for bound in was.bounds.values where now.bounds.values.contains(bound) {
+            let expected = durations.filter { Double($0) / 1000 <= bound }.count + (0.006 <= bound ? 1 : 0)
+            #expect(cumulative(now, at: bound) == UInt64(expected), "le=\(bound) exact")
+        }
+        // Before the new bound, 3 ms was counted at 0.005; 7 ms is counted at 0.01, as before.
+        #expect(cumulative(now, at: 0.007) == 2, "the new bound holds what is known to be below it")
+        #expect(!now.bounds.values.contains(1))
+        #expect(cumulative(now, at: 2.5) == 7, "what 1 s held is in the next bound up")
     }
 }

@@ -91,6 +91,32 @@ import Testing
         #expect(summary.skippedFamilies == ["logmetrics_http_request_duration_seconds"])
     }
 
+    /// A restart with another slow threshold (one more duration bound) carries the histogram
+    /// over: the count, the sum and every cumulative bucket at a bound both runs have.
+    @Test func aRestartWithMovedBucketBoundsCarriesTheHistogramOver() throws {
+        let original = Pipeline(schema: try Self.schema(), shards: 1)
+        Self.feed(original, [3, 7, 40, 1500].map { Self.line("a", code: 200, duration: $0) })
+        let restored = Pipeline(
+            schema: try MetricsSchema(families: MetricsSchema.defaultFamilies(slowThresholds: [7])), shards: 1)
+        let summary = restored.restore(original.snapshot(now: 1, includeCreated: true, includeNative: true))
+        #expect(summary.skippedFamilies.isEmpty)
+        let name = "logmetrics_http_request_duration_seconds"
+        guard case .histograms(let was) = original.snapshot(now: 1).families.first(where: { $0.name == name })?.values,
+            case .histograms(let now) = restored.snapshot(now: 1).families.first(where: { $0.name == name })?.values
+        else {
+            Issue.record("no duration histogram")
+            return
+        }
+        #expect(now.bounds.values.count == was.bounds.values.count + 1)
+        #expect(now.count(0) == 4 && now.sum(0) == was.sum(0))
+        for (index, bound) in was.bounds.values.enumerated() {
+            let newIndex = now.bounds.values.firstIndex(of: bound)!
+            let carried: UInt64 = now.bucketCounts[0...newIndex].reduce(0, +)
+            let saved: UInt64 = was.bucketCounts[0...index].reduce(0, +)
+            #expect(carried == saved, "le=\(bound)")
+        }
+    }
+
     /// A file edited by hand that still decodes: series with other label names, native spans
     /// that do not cover their deltas. Nothing traps; what does not fit is left out.
     @Test func handEditedFamiliesAreCheckedNotTrusted() throws {

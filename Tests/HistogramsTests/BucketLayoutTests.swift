@@ -183,4 +183,12 @@ import Testing
             }
         }
     }
+
+    @Test func bucketMappingSendsEachOldBucketToTheOneHoldingItsBound() throws {
+        let layout = try BucketLayout(upperBounds: [1, 2, 5, 10])
+        #expect(layout.bucketMapping(from: [1, 2, 5, 10]) == [0, 1, 2, 3, 4], "same bounds: the identity")
+        #expect(layout.bucketMapping(from: [1, 5]) == [0, 2, 4], "bounds added")
+        #expect(layout.bucketMapping(from: [1, 3, 10, 20]) == [0, 2, 3, 4, 4], "bounds moved and removed")
+        #expect(layout.bucketMapping(from: []) == [4])
+    }
 }
