@@ -132,19 +132,44 @@ extension Tailer {
             guard let inotify else { return }
             var wanted = Set(discoveryDirectories.map(canonicalDirectory))
             for directory in inputsByDirectory.keys { wanted.insert(directory) }
+            // A directory that is not there (deleted, not created yet) is stood in for by its
+            // nearest ancestor that is: its creation there brings a rescan at once, not at the
+            // next scheduled one.
+            var standIns = Set<String>()
+            for directory in wanted where !inotify.isWatching(directory) && !isDirectory(directory) {
+                var ancestor = directoryName(directory)
+                while ancestor != "/" && ancestor != "." && !isDirectory(ancestor) {
+                    ancestor = directoryName(ancestor)
+                }
+                standIns.insert(ancestor)
+            }
+            wanted.formUnion(standIns)
             for directory in inotify.watchedDirectories.subtracting(wanted) { inotify.unwatch(directory) }
             for directory in wanted.subtracting(inotify.watchedDirectories).sorted() {
-                watch(directory, with: inotify, now: now)
-                if self.inotify == nil { return }
+                guard watch(directory, with: inotify, now: now) else {
+                    if self.inotify == nil { return }
+                    continue
+                }
+                if standIns.contains(directory) { continue }
+                // What was created in it before the watch was in place has sent no event.
+                rescanRequested = true
+                for input in inputsByDirectory[directory] ?? [] { input.needsCheck = true }
             }
         #endif
     }
 
     #if os(Linux)
-        /// Adds a watch; on the system's limits, switches to polling for good.
-        func watch(_ directory: String, with inotify: InotifyWatcher, now: MonotonicInstant) {
+        private func isDirectory(_ path: String) -> Bool {
+            (try? FileStatus.of(path: path))?.kind == .directory
+        }
+
+        /// Adds a watch; on the system's limits, switches to polling for good. Whether the
+        /// directory is watched now.
+        @discardableResult
+        func watch(_ directory: String, with inotify: InotifyWatcher, now: MonotonicInstant) -> Bool {
             do {
                 try inotify.watch(directory)
+                return true
             } catch {
                 switch error.errno {
                 case ENOENT, ENOTDIR:
@@ -161,6 +186,7 @@ extension Tailer {
                 default:
                     reportGlobal(error)
                 }
+                return false
             }
         }
 
@@ -207,7 +233,9 @@ extension Tailer {
                 // A write to a name no input has: a rotated file still being written to.
                 for input in inputsByDirectory[directory] ?? [] where input.isDraining { input.needsRead = true }
             }
-            if mask & InotifyWatcher.entryChanges != 0 {
+            // The directory's own permissions changed (the event has no name): files it now
+            // lets be listed or opened are found by the next glob.
+            if mask & InotifyWatcher.entryChanges != 0 || (name.isEmpty && mask & UInt32(IN_ATTRIB) != 0) {
                 rescanRequested = true
                 for input in inputsByDirectory[directory] ?? [] { input.needsCheck = true }
             }

@@ -45,6 +45,29 @@ import Testing
         #expect(recorder.text(recorder.input(named: "1.log")!) == "after a restart\n")
     }
 
+    /// The directory itself removed and made again, with a file written before the watch on
+    /// the new directory can be in place: its parent's watch stands in meanwhile.
+    @Test(arguments: [false, true]) func aDirectoryRemovedAndMadeAgainIsNoticedThroughEvents(literal: Bool) throws {
+        let logs = dir.makeDirectory("logs")
+        // A glob finds the new files by their new names; a literal path has its one name.
+        func name(_ round: Int) -> String { literal ? "app.log" : "app-\(round).log" }
+        append(logs + "/" + name(1), "1\n")
+        let tailer = tailer([logs + (literal ? "/app.log" : "/*.log")])
+        try #require(tailer.usesInotify)
+        pollUntilQuiet(tailer)
+        for round in 2...3 {
+            try FileManager.default.removeItem(atPath: logs)
+            // Until the removal is seen and the rescan it brings is done.
+            for _ in 0..<3 { _ = tailer.poll() }
+            _ = dir.makeDirectory("logs")
+            append(logs + "/" + name(round), "\(round)\n")
+            pollUntilQuiet(tailer)
+        }
+        let names = literal ? ["app.log"] : (1...3).map(name)
+        let read = names.flatMap(recorder.inputs(named:)).map { recorder.text($0) }
+        #expect(read.joined() == "1\n2\n3\n")
+    }
+
     @Test func rotationIsNoticedThroughEvents() throws {
         let log = dir.file("0.log")
         append(log, "1\n")

@@ -162,6 +162,12 @@ final class Recorder: TailerEvents {
     func input(named name: String) -> InputID? {
         paths.first { baseName($0.value) == name }?.key
     }
+
+    /// Every input that had a file named `name`, oldest first (a path that comes back after its
+    /// input was released is a new input).
+    func inputs(named name: String) -> [InputID] {
+        paths.filter { baseName($0.value) == name }.map(\.key).sorted { $0.rawValue < $1.rawValue }
+    }
 }
 
 /// Resident memory of this process in bytes (Linux), from /proc/self/statm.
