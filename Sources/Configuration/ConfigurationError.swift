@@ -18,7 +18,7 @@ public struct ConfigurationError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         var place = file
-        if line > 0 { place += ":\(line):\(column)" }
+        if line > 0 { place += column > 0 ? ":\(line):\(column)" : ":\(line)" }
         return key.isEmpty ? "\(place): \(message)" : "\(place): \(key): \(message)"
     }
 }

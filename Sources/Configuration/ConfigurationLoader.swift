@@ -25,8 +25,9 @@ public enum ConfigurationLoader {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
+            let (line, column) = Self.place(of: error)
             throw ConfigurationError(
-                file: file, line: Self.line(of: error), message: "not valid YAML: \(Self.describe(error))")
+                file: file, line: line, column: column, message: "not valid YAML: \(Self.describe(error))")
         } catch {
             throw ConfigurationError(file: file, message: "not valid YAML: \(error)")
         }
@@ -335,10 +336,11 @@ public enum ConfigurationLoader {
         !name.isEmpty && name.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
-    static func line(of error: YamlError) -> Int {
+    /// Where libyaml stopped, both 1-based (Yams' marks are); (0, 0) when it says nothing.
+    static func place(of error: YamlError) -> (line: Int, column: Int) {
         switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): mark.line
-        default: 0
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): (mark.line, mark.column)
+        default: (0, 0)
         }
     }
 
