@@ -350,14 +350,19 @@ import Testing
 
     /// Only when every connection is busy answering is a new one refused.
     @Test func connectionsBeyondTheLimitAreRefusedWhenAllAreBusy() async throws {
+        // Only the first scrape is slow: the one that is busy while the other connects.
+        let scrapes = Atomic<Int>(0)
         let slow: @Sendable () -> MetricSnapshot = {
-            usleep(800_000)
+            if scrapes.add(1, ordering: .sequentiallyConsistent).newValue == 1 { usleep(800_000) }
             return ScrapeServerTests.snapshot()
         }
         try await Self.withServer({ $0.maxConnections = 1 }, snapshot: slow) { server, port in
             try await TestHTTPConnection.with(port: port) { busy in
                 try await busy.send(TestHTTPConnection.request("GET", "/metrics"))
-                try await Task.sleep(for: .milliseconds(200))
+                // Busy from the moment its scrape is being taken, however loaded the machine.
+                for _ in 0..<2000 where scrapes.load(ordering: .sequentiallyConsistent) == 0 {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
                 let refused = try await TestHTTPConnection.with(port: port) { other in
                     try await other.closesWithoutResponse()
                 }
