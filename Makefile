@@ -50,6 +50,7 @@ test: test-deps
 	python3 e2e/abuse/test_scrape_abuse.py --bin .build/debug/logmetrics
 	python3 e2e/hostile/test_hostile_input.py --bin .build/debug/logmetrics
 	python3 e2e/burst/test_scrape_burst.py --bin .build/debug/logmetrics
+	python3 e2e/faults/test_faults.py --bin .build/debug/logmetrics
 	promtool check rules deploy/overlays/monitoring/rules.yaml
 	promtool test rules deploy/overlays/monitoring/rules_test.yaml
 	python3 e2e/dashboard/test_dashboard.py --bin .build/debug/logmetrics
@@ -63,6 +64,22 @@ test: test-deps
 	@# deploy/: every kustomization builds and validates against the Kubernetes schemas, and the
 	@# Dockerfile's own swift build runs here, its binary checked against the image's library list.
 	scripts/validate-deploy.sh --build
+
+# The same faults, longer and harder, on the release build (about SOAK_MINUTES minutes of traffic
+# in each timed part; docs/reliability.md has what each shows). Not part of `make test`.
+SOAK_MINUTES ?= 5
+SOAK_BIN := .build/release/logmetrics
+.PHONY: soak
+soak: test-deps build
+	python3 e2e/restart/restart_e2e.py --bin $(SOAK_BIN) --style rename --kills $$(( $(SOAK_MINUTES) * 12 )) --seconds $$(( $(SOAK_MINUTES) * 60 ))
+	python3 e2e/restart/restart_e2e.py --bin $(SOAK_BIN) --style kubelet --kills $$(( $(SOAK_MINUTES) * 12 )) --rotate-every 30000 --seconds $$(( $(SOAK_MINUTES) * 60 ))
+	python3 e2e/restart/restart_e2e.py --bin $(SOAK_BIN) --style copytruncate --kills 0 --rotate-every 6000 --seconds $$(( $(SOAK_MINUTES) * 60 ))
+	python3 e2e/faults/test_faults.py --bin $(SOAK_BIN) --rounds $$(( $(SOAK_MINUTES) * 4 ))
+	python3 e2e/burst/test_scrape_burst.py --bin $(SOAK_BIN) --lines $$(( $(SOAK_MINUTES) * 1000000 ))
+	python3 e2e/hostile/test_hostile_input.py --bin $(SOAK_BIN)
+	python3 e2e/abuse/test_scrape_abuse.py --bin $(SOAK_BIN)
+	e2e/run-envoy-e2e.sh --bin $(SOAK_BIN) -n $$(( $(SOAK_MINUTES) * 4000 ))
+	scripts/fuzz.sh $$(( $(SOAK_MINUTES) * 60 ))
 
 .PHONY: fuzz
 fuzz:
