@@ -14,38 +14,40 @@ public struct AccessLogField: Hashable, Sendable, Comparable, CustomStringConver
     @inlinable
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 
-    public static let startTime = Self(rawValue: 0)
-    public static let method = Self(rawValue: 1)
-    public static let path = Self(rawValue: 2)
-    public static let `protocol` = Self(rawValue: 3)
-    public static let responseCode = Self(rawValue: 4)
-    public static let responseFlags = Self(rawValue: 5)
-    public static let responseCodeDetails = Self(rawValue: 6)
-    public static let connectionTerminationDetails = Self(rawValue: 7)
-    public static let upstreamTransportFailureReason = Self(rawValue: 8)
-    public static let bytesReceived = Self(rawValue: 9)
-    public static let bytesSent = Self(rawValue: 10)
+    // Inlinable computed properties, not `static let`s: a stored static is reached through an
+    // addressor call (and its once-check) from every other module, several times a line.
+    @inlinable public static var startTime: Self { Self(rawValue: 0) }
+    @inlinable public static var method: Self { Self(rawValue: 1) }
+    @inlinable public static var path: Self { Self(rawValue: 2) }
+    @inlinable public static var `protocol`: Self { Self(rawValue: 3) }
+    @inlinable public static var responseCode: Self { Self(rawValue: 4) }
+    @inlinable public static var responseFlags: Self { Self(rawValue: 5) }
+    @inlinable public static var responseCodeDetails: Self { Self(rawValue: 6) }
+    @inlinable public static var connectionTerminationDetails: Self { Self(rawValue: 7) }
+    @inlinable public static var upstreamTransportFailureReason: Self { Self(rawValue: 8) }
+    @inlinable public static var bytesReceived: Self { Self(rawValue: 9) }
+    @inlinable public static var bytesSent: Self { Self(rawValue: 10) }
     /// Milliseconds from the first request byte to the last response byte.
-    public static let duration = Self(rawValue: 11)
+    @inlinable public static var duration: Self { Self(rawValue: 11) }
     /// Milliseconds, from the `x-envoy-upstream-service-time` response header.
-    public static let upstreamServiceTime = Self(rawValue: 12)
-    public static let xForwardedFor = Self(rawValue: 13)
-    public static let userAgent = Self(rawValue: 14)
-    public static let requestID = Self(rawValue: 15)
-    public static let authority = Self(rawValue: 16)
-    public static let upstreamHost = Self(rawValue: 17)
-    public static let upstreamCluster = Self(rawValue: 18)
-    public static let upstreamLocalAddress = Self(rawValue: 19)
-    public static let downstreamLocalAddress = Self(rawValue: 20)
-    public static let downstreamRemoteAddress = Self(rawValue: 21)
-    public static let requestedServerName = Self(rawValue: 22)
-    public static let routeName = Self(rawValue: 23)
-    public static let grpcStatus = Self(rawValue: 24)
-    public static let traceparent = Self(rawValue: 25)
-    public static let b3TraceID = Self(rawValue: 26)
-    public static let upstreamRequestAttemptCount = Self(rawValue: 27)
+    @inlinable public static var upstreamServiceTime: Self { Self(rawValue: 12) }
+    @inlinable public static var xForwardedFor: Self { Self(rawValue: 13) }
+    @inlinable public static var userAgent: Self { Self(rawValue: 14) }
+    @inlinable public static var requestID: Self { Self(rawValue: 15) }
+    @inlinable public static var authority: Self { Self(rawValue: 16) }
+    @inlinable public static var upstreamHost: Self { Self(rawValue: 17) }
+    @inlinable public static var upstreamCluster: Self { Self(rawValue: 18) }
+    @inlinable public static var upstreamLocalAddress: Self { Self(rawValue: 19) }
+    @inlinable public static var downstreamLocalAddress: Self { Self(rawValue: 20) }
+    @inlinable public static var downstreamRemoteAddress: Self { Self(rawValue: 21) }
+    @inlinable public static var requestedServerName: Self { Self(rawValue: 22) }
+    @inlinable public static var routeName: Self { Self(rawValue: 23) }
+    @inlinable public static var grpcStatus: Self { Self(rawValue: 24) }
+    @inlinable public static var traceparent: Self { Self(rawValue: 25) }
+    @inlinable public static var b3TraceID: Self { Self(rawValue: 26) }
+    @inlinable public static var upstreamRequestAttemptCount: Self { Self(rawValue: 27) }
     /// Istio <= 1.7 only; kept so that legacy records can be recognised.
-    public static let istioPolicyStatus = Self(rawValue: 28)
+    @inlinable public static var istioPolicyStatus: Self { Self(rawValue: 28) }
 
     /// Identifiers from here on are handed out by ``FieldMap/addCustomField(key:)``.
     public static let firstCustom: UInt8 = 32

@@ -2,22 +2,39 @@
 ///
 /// Most records repeat a combination of labels seen before; one lookup here replaces one per
 /// family (six for an HTTP request).
+///
+/// The per-line reads go to plain buffers, not arrays: reading an array stored in a class costs
+/// a retain and a release (two atomic operations) each time, several per line.
 final class RecordSeriesCache: @unchecked Sendable {
     // @unchecked Sendable: owned by one shard's state and only used with its lock held.
 
-    let families: [Int]
-    let signature: [Int]
+    let families: UnsafeBufferPointer<Int>
+    let signature: UnsafeBufferPointer<Int>
     private let table: SeriesKeyTable
     /// Per entry, one series identifier per family of the scope.
-    private var series: [UInt32] = []
-    /// Per entry, where its per-flag series are in `flagPool`.
-    private var flagRanges: [(start: Int, count: Int)] = []
-    private var flagPool: [UInt32] = []
+    private var series = GrowingBuffer<UInt32>()
+    /// Per entry, where its per-flag series are in `flagPool`: start and count.
+    private var flagRanges = GrowingBuffer<Int>()
+    private var flagPool = GrowingBuffer<UInt32>()
 
     init(scope: SchemaPlan.Scope) {
-        families = scope.families
-        signature = scope.signature
+        families = Self.copy(scope.families)
+        signature = Self.copy(scope.signature)
         table = SeriesKeyTable(width: max(1, scope.signature.count))
+    }
+
+    deinit {
+        families.deallocate()
+        signature.deallocate()
+        series.deallocate()
+        flagRanges.deallocate()
+        flagPool.deallocate()
+    }
+
+    private static func copy(_ values: [Int]) -> UnsafeBufferPointer<Int> {
+        let buffer = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, values.count))
+        _ = buffer.initialize(from: values)
+        return UnsafeBufferPointer(rebasing: buffer[0..<values.count])
     }
 
     var count: Int { table.count }
@@ -31,28 +48,52 @@ final class RecordSeriesCache: @unchecked Sendable {
 
     @inline(__always)
     func series(_ entry: Int, _ position: Int) -> Int {
-        Int(series[entry &* families.count &+ position])
+        Int(series.base[entry &* families.count &+ position])
     }
 
     @inline(__always)
-    func flagSeries(_ entry: Int) -> ArraySlice<UInt32> {
-        let range = flagRanges[entry]
-        return flagPool[range.start..<(range.start + range.count)]
+    func flagSeries(_ entry: Int) -> UnsafeBufferPointer<UInt32> {
+        UnsafeBufferPointer(start: flagPool.base + flagRanges.base[2 &* entry], count: flagRanges.base[2 &* entry &+ 1])
     }
 
     func insert(_ key: SeriesKey, hash: UInt64, series entrySeries: [UInt32], flagSeries: [UInt32]) -> Int {
-        let entry = flagRanges.count
-        series += entrySeries
-        flagRanges.append((flagPool.count, flagSeries.count))
-        flagPool += flagSeries
+        let entry = flagRanges.count / 2
+        series.append(contentsOf: entrySeries)
+        flagRanges.append(contentsOf: [flagPool.count, flagSeries.count])
+        flagPool.append(contentsOf: flagSeries)
         table.insert(key, hash: hash, value: UInt32(entry))
         return entry
     }
 
     func removeAll() {
         table.removeAll()
-        series.removeAll(keepingCapacity: true)
-        flagRanges.removeAll(keepingCapacity: true)
-        flagPool.removeAll(keepingCapacity: true)
+        series.count = 0
+        flagRanges.count = 0
+        flagPool.count = 0
     }
+}
+
+/// A buffer of trivial values that grows by doubling and is freed by its owner.
+struct GrowingBuffer<Element: BitwiseCopyable> {
+    private(set) var base = UnsafeMutablePointer<Element>.allocate(capacity: 16)
+    private var capacity = 16
+    var count = 0
+
+    mutating func append(contentsOf values: [Element]) {
+        if count + values.count > capacity {
+            var grown = capacity * 2
+            while grown < count + values.count { grown *= 2 }
+            let larger = UnsafeMutablePointer<Element>.allocate(capacity: grown)
+            larger.initialize(from: base, count: count)
+            base.deallocate()
+            base = larger
+            capacity = grown
+        }
+        values.withUnsafeBufferPointer { values in
+            if let start = values.baseAddress { (base + count).initialize(from: start, count: values.count) }
+        }
+        count += values.count
+    }
+
+    func deallocate() { base.deallocate() }
 }

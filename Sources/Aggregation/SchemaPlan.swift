@@ -183,6 +183,15 @@ final class SchemaPlan: @unchecked Sendable {
     /// The bucket of `value` (observation units) in family `family`'s histogram.
     @inline(__always)
     func bucket(_ family: UnsafeMutablePointer<Family>, _ value: Int64) -> Int {
+        Self.bucket(family, value, tables: tables, bounds: bounds)
+    }
+
+    /// ``bucket(_:_:)`` with the plan's tables handed in, for callers that hold no plan.
+    @inline(__always)
+    static func bucket(
+        _ family: UnsafeMutablePointer<Family>, _ value: Int64, tables: UnsafeMutablePointer<UInt8>,
+        bounds: UnsafeMutablePointer<Double>
+    ) -> Int {
         // Field by field: copying the whole `Family` out is a `memcpy` call per observation.
         if value >= 0 && value < Int64(family.pointee.tableCount) {
             return Int(tables[family.pointee.tableStart + Int(value)])

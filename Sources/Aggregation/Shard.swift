@@ -73,6 +73,8 @@ public struct ShardState: AccessRecordSink, Sendable {
     let seriesCaches: [SeriesKeyTable]
     /// Per scope (HTTP, TCP), a record's label values -> the series it updates in every family.
     let recordCaches: [RecordSeriesCache]
+    /// ``recordCaches`` unretained, for the per-line path.
+    private let recordCacheReferences: [Unmanaged<RecordSeriesCache>]
     /// Response flags value identifier -> the identifiers of its individual flags.
     var flagParts: [UInt32: [UInt32]] = [:]
     let flagDimension: Int?
@@ -99,6 +101,8 @@ public struct ShardState: AccessRecordSink, Sendable {
 
     /// Per family, this shard's values.
     let stores: [FamilyStore]
+    /// ``stores`` unretained, for the per-line path (``stores`` keeps them alive).
+    private let storeReferences: [Unmanaged<FamilyStore>]
     /// The registry clock when the current chunk started; set by ``updateClock()``.
     var now: UInt32 = 0
     /// The wall clock at the same moment, for exemplar timestamps.
@@ -129,6 +133,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         codeCache = Array(repeating: .max, count: 1000)
         seriesCaches = schema.familyDimensions.map { SeriesKeyTable(width: $0.count) }
         recordCaches = [plan.http, plan.tcp].map { RecordSeriesCache(scope: $0) }
+        recordCacheReferences = recordCaches.map { Unmanaged.passUnretained($0) }
         flagDimension = schema.dimensions.firstIndex(of: .flag)
         flagsDimension = schema.dimensions.firstIndex(of: .responseFlags)
         routeDimension = schema.dimensions.firstIndex(of: .route)
@@ -152,6 +157,7 @@ public struct ShardState: AccessRecordSink, Sendable {
                 width: plan.families[family].width, hasSums: plan.families[family].isHistogram,
                 hasExemplars: plan.families[family].hasExemplars)
         }
+        storeReferences = stores.map { Unmanaged.passUnretained($0) }
         now = registry.clock()
         wallNow = wallClockSeconds()
     }
@@ -217,7 +223,7 @@ public struct ShardState: AccessRecordSink, Sendable {
     public mutating func consume(_ record: AccessRecord) {
         if !record.invalidNumbers.isEmpty { inputs[currentInput].invalidNumbers &+= 1 }
         let tcp = Self.isTCP(record)
-        let cache = recordCaches[tcp ? 1 : 0]
+        unowned(unsafe) let cache = recordCacheReferences[tcp ? 1 : 0].takeUnretainedValue()
         // The record's label values, one per dimension of its scope, key every series it updates.
         var resolved = ResolvedDimensions()
         var key = SeriesKey(count: cache.signature.count)
@@ -228,41 +234,56 @@ public struct ShardState: AccessRecordSink, Sendable {
         var entry = cache.find(key, hash: hash)
         if entry < 0 { entry = seriesOfRecord(cache, key, hash, record, &resolved) }
         let now = now
-        for (position, family) in cache.families.enumerated() {
+        let wallNow = wallNow
+        let tables = plan.tables
+        let bounds = plan.bounds
+        for position in 0..<cache.families.count {
+            let family = cache.families[position]
             let plan = self.plan.families + family
-            let store = stores[family]
-            switch plan.pointee.observation {
-            case .requests:
-                let id = cache.series(entry, position)
-                add(store, id, 1, now)
-                if store.exemplars.wantsUpdate(id, second: now) {
-                    Self.noteExemplar(store, id, 1, record, second: now, timestamp: wallNow)
-                }
-            case .tcpConnections:
-                add(store, cache.series(entry, position), 1, now)
-            case .tcpSentBytes:
-                add(store, cache.series(entry, position), UInt64(clamping: record.int(.bytesSent) ?? 0), now)
-            case .tcpReceivedBytes:
-                add(store, cache.series(entry, position), UInt64(clamping: record.int(.bytesReceived) ?? 0), now)
-            case .responseFlags:
-                for id in cache.flagSeries(entry) { add(store, Int(id), 1, now) }
-            case .duration, .tcpDuration:
-                if let value = record.int(.duration) {
-                    observe(plan, store, cache.series(entry, position), value, now, record)
-                }
-            case .requestBytes:
-                if let value = record.int(.bytesReceived) {
-                    observe(plan, store, cache.series(entry, position), value, now, record)
-                }
-            case .responseBytes:
-                if let value = record.int(.bytesSent) {
-                    observe(plan, store, cache.series(entry, position), value, now, record)
-                }
-            case .upstreamServiceTime:
-                if let value = record.int(.upstreamServiceTime) {
-                    observe(plan, store, cache.series(entry, position), value, now, record)
-                }
+            let id = cache.series(entry, position)
+            let flagSeries =
+                plan.pointee.observation == .responseFlags
+                ? cache.flagSeries(entry) : UnsafeBufferPointer(start: nil, count: 0)
+            // Borrowed, not retained: the state holds every store while this runs, and a
+            // retained reference would be a retain and a release (atomic) per family per line.
+            // The closure captures no `self`, which would copy the whole state.
+            storeReferences[family]._withUnsafeGuaranteedRef { store in
+                Self.update(store, plan, id, flagSeries, record, now, wallNow, tables, bounds)
             }
+        }
+    }
+
+    @inline(__always)
+    private static func update(
+        _ store: FamilyStore, _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ id: Int,
+        _ flagSeries: UnsafeBufferPointer<UInt32>, _ record: AccessRecord, _ now: UInt32, _ wallNow: Double,
+        _ tables: UnsafeMutablePointer<UInt8>, _ bounds: UnsafeMutablePointer<Double>
+    ) {
+        func observe(_ value: Int64) {
+            Self.observe(plan, store, id, value, now, record, wallNow, tables, bounds)
+        }
+        switch plan.pointee.observation {
+        case .requests:
+            add(store, id, 1, now)
+            if store.exemplars.wantsUpdate(id, second: now) {
+                noteExemplar(store, id, 1, record, second: now, timestamp: wallNow)
+            }
+        case .tcpConnections:
+            add(store, id, 1, now)
+        case .tcpSentBytes:
+            add(store, id, UInt64(clamping: record.int(.bytesSent) ?? 0), now)
+        case .tcpReceivedBytes:
+            add(store, id, UInt64(clamping: record.int(.bytesReceived) ?? 0), now)
+        case .responseFlags:
+            for flag in flagSeries { add(store, Int(flag), 1, now) }
+        case .duration, .tcpDuration:
+            if let value = record.int(.duration) { observe(value) }
+        case .requestBytes:
+            if let value = record.int(.bytesReceived) { observe(value) }
+        case .responseBytes:
+            if let value = record.int(.bytesSent) { observe(value) }
+        case .upstreamServiceTime:
+            if let value = record.int(.upstreamServiceTime) { observe(value) }
         }
     }
 
@@ -303,22 +324,23 @@ public struct ShardState: AccessRecordSink, Sendable {
     }
 
     @inline(__always)
-    private func add(_ store: FamilyStore, _ id: Int, _ amount: UInt64, _ now: UInt32) {
+    private static func add(_ store: FamilyStore, _ id: Int, _ amount: UInt64, _ now: UInt32) {
         store.reserve(id)
         store.counts[id] &+= amount
         store.lastUpdated[id] = now
     }
 
     @inline(__always)
-    private func observe(
+    private static func observe(
         _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64, _ now: UInt32,
-        _ record: AccessRecord
+        _ record: AccessRecord, _ wallNow: Double, _ tables: UnsafeMutablePointer<UInt8>,
+        _ bounds: UnsafeMutablePointer<Double>
     ) {
         store.reserve(id)
         // Observations are clamped to 2^53 so that a hostile value cannot overflow the sum of
         // even a few; the sum saturates rather than wraps.
         let clamped = min(value, 1 << 53)
-        let bucket = self.plan.bucket(plan, clamped)
+        let bucket = SchemaPlan.bucket(plan, clamped, tables: tables, bounds: bounds)
         store.counts[id &* plan.pointee.width &+ bucket] &+= 1
         let (sum, overflow) = store.sums[id].addingReportingOverflow(clamped)
         store.sums[id] = overflow ? .max : sum
@@ -326,7 +348,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         if plan.pointee.hasNative { observeNative(plan, store, id, clamped) }
         let slot = id &* plan.pointee.width &+ bucket
         if store.exemplars.wantsUpdate(slot, second: now) {
-            Self.noteExemplar(store, slot, clamped, record, second: now, timestamp: wallNow)
+            noteExemplar(store, slot, clamped, record, second: now, timestamp: wallNow)
         }
     }
 
@@ -341,12 +363,18 @@ public struct ShardState: AccessRecordSink, Sendable {
     }
 
     @inline(__always)
-    private func observeNative(
+    private static func observeNative(
         _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64
     ) {
         if id >= store.natives.count { store.natives += Array(repeating: nil, count: id + 16 - store.natives.count) }
-        if store.natives[id] == nil { store.natives[id] = NativeHistogram(settings: plan.pointee.native) }
-        store.natives[id]!.observe(Double(value) * plan.pointee.nativeScale)
+        let observation = Double(value) * plan.pointee.nativeScale
+        // In place: copying the optional out to test it retains the histogram's buckets.
+        store.natives.withUnsafeMutableBufferPointer { natives in
+            if natives[id]?.observe(observation) == nil {
+                natives[id] = NativeHistogram(settings: plan.pointee.native)
+                natives[id]!.observe(observation)
+            }
+        }
     }
 
     @inline(__always)
