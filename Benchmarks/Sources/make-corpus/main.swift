@@ -13,6 +13,11 @@ import Corpus
 ///
 ///     make-corpus [--lines N] [--seed S] [--format F] [--route-variants V] OUTPUT
 ///     make-corpus verify [--lines N] [--seed S] [--route-variants V] METRICS
+///     make-corpus expect [--lines N] [--seed S] [--route-variants V] OUTPUT
+///
+/// `expect` writes the exact counts as tab-separated lines, for checking tools other than
+/// logmetrics (`Benchmarks/compare/`): `lines N`, `duration_ms_sum S`, `slow_requests K`, then
+/// `requests ROUTE CODE FLAGS COUNT` per group, the flags in Envoy's table order.
 ///
 /// OUTPUT `-` is standard output. Formats: json (Envoy 1.40's alphabetical key order, the
 /// default), json-declared (Istio's declared order), cri, cri-declared, text. Statistics go to
@@ -21,6 +26,7 @@ import Corpus
 let usage = """
     usage: make-corpus [--lines N] [--seed S] [--format F] [--route-variants V] OUTPUT
            make-corpus verify [--lines N] [--seed S] [--route-variants V] METRICS
+           make-corpus expect [--lines N] [--seed S] [--route-variants V] OUTPUT
     formats: \(CorpusFormat.all.map(\.description).joined(separator: ", "))
     """
 
@@ -42,6 +48,7 @@ func required<T>(_ value: T?, _ message: @autoclosure () -> String) -> T {
 
 struct Options {
     var verify = false
+    var expect = false
     var lines = 1_000_000
     var seed: UInt64 = 1
     var format = CorpusFormat.json(.alphabetical)
@@ -52,6 +59,9 @@ struct Options {
         var rest = arguments[...]
         if rest.first == "verify" {
             verify = true
+            rest = rest.dropFirst()
+        } else if rest.first == "expect" {
+            expect = true
             rest = rest.dropFirst()
         }
         while let argument = rest.popFirst() {
@@ -105,6 +115,28 @@ if options.verify {
     for problem in problems.prefix(20) { print("MISMATCH: \(problem)") }
     if problems.count > 20 { print("... and \(problems.count - 20) more") }
     exit(1)
+}
+
+if options.expect {
+    let expected = generator.write(lines: options.lines, format: .json(.alphabetical)) { _ in }
+    var text = "lines\t\(expected.lines)\nduration_ms_sum\t\(expected.durationMillis)\n"
+    text += "slow_requests\t\(expected.slowRequests)\n"
+    for (key, count) in expected.requests.sorted(by: { $0.key < $1.key }) {
+        text += "requests\t\(key.route)\t\(key.responseCode)\t\(key.canonicalFlags)\t\(count)\n"
+    }
+    let bytes = Array(text.utf8)
+    let out = path == "-" ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    if out < 0 { fail("cannot create \(path): \(String(cString: strerror(errno)))") }
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes.withUnsafeBytes { write(out, $0.baseAddress! + offset, bytes.count - offset) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            fail("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        offset += n
+    }
+    exit(0)
 }
 
 let fd = path == "-" ? STDOUT_FILENO : open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
