@@ -63,7 +63,11 @@
 
         func unwatch(_ directory: String) {
             guard let wd = watchByDirectory.removeValue(forKey: directory) else { return }
-            guard !watchByDirectory.values.contains(wd) else { return }
+            if let other = watchByDirectory.first(where: { $0.value == wd })?.key {
+                // Another name still shares the watch: its events go by that name from now on.
+                if directoryByWatch[wd] == directory { directoryByWatch[wd] = other }
+                return
+            }
             directoryByWatch[wd] = nil
             // EINVAL means the kernel already dropped the watch (directory deleted): fine.
             _ = inotify_rm_watch(descriptor, wd)

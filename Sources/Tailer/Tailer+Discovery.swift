@@ -141,8 +141,10 @@ extension Tailer {
                 while ancestor != "/" && ancestor != "." && !isDirectory(ancestor) {
                     ancestor = directoryName(ancestor)
                 }
-                standIns.insert(ancestor)
+                // By its real name, as the directories it may also stand for are watched.
+                standIns.insert(canonicalDirectory(ancestor))
             }
+            let standInsOnly = standIns.subtracting(wanted)
             wanted.formUnion(standIns)
             for directory in inotify.watchedDirectories.subtracting(wanted) { inotify.unwatch(directory) }
             for directory in wanted.subtracting(inotify.watchedDirectories).sorted() {
@@ -150,7 +152,7 @@ extension Tailer {
                     if self.inotify == nil { return }
                     continue
                 }
-                if standIns.contains(directory) { continue }
+                if standInsOnly.contains(directory) { continue }
                 // What was created in it before the watch was in place has sent no event.
                 rescanRequested = true
                 for input in inputsByDirectory[directory] ?? [] { input.needsCheck = true }

@@ -68,6 +68,26 @@ import Testing
         #expect(read.joined() == "1\n2\n3\n")
     }
 
+    #if os(Linux)
+        /// A directory watched under two names (a symlink and its target) shares one watch; when
+        /// one name is dropped, events go on under the other.
+        @Test func aSharedWatchGoesOnUnderTheNameThatIsLeft() throws {
+            let real = dir.makeDirectory("real")
+            let link = dir.file("link")
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+            let watcher = try InotifyWatcher()
+            try watcher.watch(link)
+            try watcher.watch(real)
+            watcher.unwatch(link)
+            append(real + "/a.log", "x\n")
+            var directories: [String] = []
+            try watcher.drain { event in
+                if case .entry(let directory, _, _) = event { directories.append(directory) }
+            }
+            #expect(!directories.isEmpty && directories.allSatisfy { $0 == real }, "\(directories)")
+        }
+    #endif
+
     @Test func rotationIsNoticedThroughEvents() throws {
         let log = dir.file("0.log")
         append(log, "1\n")
