@@ -98,7 +98,8 @@ extension Pipeline {
                 let width = store.width
                 let savedWidth = columns.bounds.values.count + 1
                 let mapping = definition.buckets?.bucketMapping(from: columns.bounds.values) ?? []
-                guard mapping.count == savedWidth, columns.bucketCounts.count >= family.labels.count * savedWidth
+                guard mapping.count == savedWidth, mapping.allSatisfy({ $0 < width }),
+                    columns.bucketCounts.count >= family.labels.count * savedWidth
                 else { break }
                 for (position, id) in ids.enumerated() {
                     let k = kept[position]

@@ -37,8 +37,9 @@ public final class Pipeline: Sendable {
     }
 
     /// A pipeline for `schema` that continues this one: every series whose family exists in both
-    /// with the same type, unit, labels and buckets keeps its values and creation time, so no
-    /// counter that still exists is reset. Input statistics carry over too. This pipeline's
+    /// with the same type, unit and labels keeps its values and creation time, so no counter that
+    /// still exists is reset; histogram buckets whose bounds moved go to the bucket that holds
+    /// them (``BucketLayout/bucketMapping(from:)``). Input statistics carry over too. This pipeline's
     /// shards are retired: a reader that still holds one finds it retired and moves to the new
     /// shard with the same index. All shards are locked while values move, so no count is lost.
     public func migrate(to schema: MetricsSchema) -> Pipeline {

@@ -26,9 +26,6 @@ final class RecordSeriesCache: @unchecked Sendable {
     deinit {
         families.deallocate()
         signature.deallocate()
-        series.deallocate()
-        flagRanges.deallocate()
-        flagPool.deallocate()
     }
 
     private static func copy(_ values: [Int]) -> UnsafeBufferPointer<Int> {
@@ -73,8 +70,8 @@ final class RecordSeriesCache: @unchecked Sendable {
     }
 }
 
-/// A buffer of trivial values that grows by doubling and is freed by its owner.
-struct GrowingBuffer<Element: BitwiseCopyable> {
+/// A buffer of trivial values that grows by doubling; not copyable, so that it is freed once.
+struct GrowingBuffer<Element: BitwiseCopyable>: ~Copyable {
     private(set) var base = UnsafeMutablePointer<Element>.allocate(capacity: 16)
     private var capacity = 16
     var count = 0
@@ -95,5 +92,5 @@ struct GrowingBuffer<Element: BitwiseCopyable> {
         count += values.count
     }
 
-    func deallocate() { base.deallocate() }
+    deinit { base.deallocate() }
 }
