@@ -148,7 +148,7 @@ def main():
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--bin", help="a release logmetrics to use instead of building one in .build-bench")
     args = ap.parse_args()
-    for tool in ["g++", "mtail"]:
+    for tool in ["g++", "mtail", "/usr/bin/time"]:
         if not shutil.which(tool):
             sys.exit(f"bench-compare: {tool} is missing (scripts/install-deps.sh bench installs it)")
     work = tempfile.mkdtemp(prefix="logmetrics-compare.")
@@ -207,6 +207,8 @@ def main():
             cpu, wall, rss = best
             say(f"{name}: counts exact; {cpu:.2f} CPU s, {wall:.2f} s wall, {args.lines / cpu:,.0f} lines per "
                 f"CPU-second, max RSS {rss / 1024:.1f} MiB")
+        if not results:
+            sys.exit("bench-compare: no tool ran")
         print(f"\n{args.lines} lines of Istio JSON ({size / args.lines:.0f} bytes a line), every count checked\n")
         print("| tool | CPU s | wall s | lines per CPU-second | MB per CPU-second | max RSS | logmetrics is |")
         print("|---|---:|---:|---:|---:|---:|---:|")
