@@ -15,9 +15,7 @@ final class ByteTable: @unchecked Sendable {
 
     private var slots: UnsafeMutablePointer<Slot>
     private var mask: Int
-    private var arena: UnsafeMutablePointer<UInt8>
-    private var arenaCapacity: Int
-    private var arenaCount = 0
+    private var arena = GrowingBuffer<UInt8>(capacity: 256)
     private(set) var count = 0
 
     init(capacity: Int = 16) {
@@ -26,13 +24,10 @@ final class ByteTable: @unchecked Sendable {
         mask = size - 1
         slots = .allocate(capacity: size)
         slots.initialize(repeating: Slot(), count: size)
-        arenaCapacity = 256
-        arena = .allocate(capacity: arenaCapacity)
     }
 
     deinit {
         slots.deallocate()
-        arena.deallocate()
     }
 
     /// The value stored for `bytes`, if any.
@@ -43,7 +38,7 @@ final class ByteTable: @unchecked Sendable {
             let slot = slots[index]
             if slot.value == .max { return nil }
             if slot.hash == hash && Int(slot.length) == bytes.count
-                && (bytes.count == 0 || bytesEqual(bytes.baseAddress!, arena + Int(slot.offset), bytes.count))
+                && (bytes.count == 0 || bytesEqual(bytes.baseAddress!, arena.base + Int(slot.offset), bytes.count))
             {
                 return slot.value
             }
@@ -54,27 +49,18 @@ final class ByteTable: @unchecked Sendable {
     /// Stores `value` for `bytes`, which must not be in the table yet.
     func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt64, value: UInt32) {
         if (count + 1) * 2 > mask + 1 { grow() }
-        if arenaCount + bytes.count > arenaCapacity {
-            var capacity = arenaCapacity * 2
-            while capacity < arenaCount + bytes.count { capacity *= 2 }
-            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity)
-            grown.update(from: arena, count: arenaCount)
-            arena.deallocate()
-            arena = grown
-            arenaCapacity = capacity
-        }
-        if let base = bytes.baseAddress { (arena + arenaCount).update(from: base, count: bytes.count) }
+        let offset = arena.count
+        arena.append(bytes)
         var index = Int(truncatingIfNeeded: hash) & mask
         while slots[index].value != .max { index = (index &+ 1) & mask }
-        slots[index] = Slot(hash: hash, offset: UInt32(arenaCount), length: UInt32(bytes.count), value: value)
-        arenaCount += bytes.count
+        slots[index] = Slot(hash: hash, offset: UInt32(offset), length: UInt32(bytes.count), value: value)
         count += 1
     }
 
     /// Empties the table, keeping its memory.
     func removeAll() {
         slots.update(repeating: Slot(), count: mask + 1)
-        arenaCount = 0
+        arena.count = 0
         count = 0
     }
 

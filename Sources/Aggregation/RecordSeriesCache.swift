@@ -69,28 +69,3 @@ final class RecordSeriesCache: @unchecked Sendable {
         flagPool.count = 0
     }
 }
-
-/// A buffer of trivial values that grows by doubling; not copyable, so that it is freed once.
-struct GrowingBuffer<Element: BitwiseCopyable>: ~Copyable {
-    private(set) var base = UnsafeMutablePointer<Element>.allocate(capacity: 16)
-    private var capacity = 16
-    var count = 0
-
-    mutating func append(contentsOf values: [Element]) {
-        if count + values.count > capacity {
-            var grown = capacity * 2
-            while grown < count + values.count { grown *= 2 }
-            let larger = UnsafeMutablePointer<Element>.allocate(capacity: grown)
-            larger.initialize(from: base, count: count)
-            base.deallocate()
-            base = larger
-            capacity = grown
-        }
-        values.withUnsafeBufferPointer { values in
-            if let start = values.baseAddress { (base + count).initialize(from: start, count: values.count) }
-        }
-        count += values.count
-    }
-
-    deinit { base.deallocate() }
-}

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from checks import check, free_port, get, query, run_main  # noqa: E402
+from checks import check, free_port, get, query, run_main, stop_all  # noqa: E402
 
 ROUTES = [("users", "GET", 200, "-"), ("users", "GET", 404, "NR"), ("orders", "POST", 201, "-"),
           ("orders", "POST", 503, "UF"), ("search", "GET", 200, "-"), ("payments", "POST", 504, "UT"),
@@ -109,10 +109,7 @@ def main():
             got[key] = int(float(series["value"][1]))
         check(got == expected, "the final counts per route and code, as Prometheus has them, are exact")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+        stop_all(processes)
         shutil.rmtree(work, ignore_errors=True)
     print("scrapes during a burst: all checks passed")
 

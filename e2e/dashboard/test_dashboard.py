@@ -21,7 +21,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from checks import check, free_port, query, run_main  # noqa: E402
+from checks import check, free_port, query, run_main, stop_all  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -135,10 +135,7 @@ def main():
                for r in query(base, "route:logmetrics_http_request_duration_seconds:p99_5m")}
         check(p99.get("reports", 0) > 0.1, f"the latency recording has the slow route's p99 ({p99.get('reports')})")
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=20)
+        stop_all(processes, timeout=20)
         shutil.rmtree(work, ignore_errors=True)
     print("dashboard and rules: all checks passed")
 

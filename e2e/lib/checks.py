@@ -42,6 +42,15 @@ def query(base, expr):
     return body["data"]["result"]
 
 
+def stop_all(processes, timeout=30):
+    """Sends SIGTERM to every process still running, then waits for each (all stop at once)."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        process.wait(timeout=timeout)
+
+
 def run_main(main):
     """Runs `main`, turning a failed check into `FAIL: ...` on stderr and exit status 1."""
     try:

@@ -19,7 +19,7 @@ import urllib.request
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from checks import check, free_port, run_main  # noqa: E402
+from checks import check, free_port, run_main, stop_all  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(HERE, "..", "fixtures", "envoy-1.40", "access.log")
@@ -172,10 +172,7 @@ def main():
             check(result.returncode != 0 and expected in message and config in message,
                   f"refused at start, naming {expected}")
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.terminate()
-                process.wait(timeout=20)
+        stop_all(processes, timeout=20)
         shutil.rmtree(work, ignore_errors=True)
     print("web configuration: all checks passed")
 
