@@ -114,11 +114,13 @@ struct Top: AsyncParsableCommand {
         }
         let keys = screen.map { screen in KeyReader(screen: screen, stop: stop) }
         keys?.start()
-        for reader in readers { reader.start() }
-
+        // The baseline is read before any reader starts: a reading taken after would already hold
+        // the first lines, and the window would leave them out.
         var view = SlidingTable(window: try windowSeconds)
         let interval = refresh ?? (interactive ? 1 : 10)
         view.add(Self.reading(current, by: by), at: monotonicSeconds())
+        for reader in readers { reader.start() }
+
         var nextDraw = monotonicSeconds() + (interactive ? 0 : interval)
         while !stop.isStopped {
             let now = monotonicSeconds()
