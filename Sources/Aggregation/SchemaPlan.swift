@@ -180,13 +180,9 @@ final class SchemaPlan: @unchecked Sendable {
         bounds.deallocate()
     }
 
-    /// The bucket of `value` (observation units) in family `family`'s histogram.
-    @inline(__always)
-    func bucket(_ family: UnsafeMutablePointer<Family>, _ value: Int64) -> Int {
-        Self.bucket(family, value, tables: tables, bounds: bounds)
-    }
-
-    /// ``bucket(_:_:)`` with the plan's tables handed in, for callers that hold no plan.
+    /// The bucket of `value` (observation units) in family `family`'s histogram, from the plan's
+    /// `tables` and `bounds`. Static, so that the per-line path reaches it without holding
+    /// (and retaining) the plan.
     @inline(__always)
     static func bucket(
         _ family: UnsafeMutablePointer<Family>, _ value: Int64, tables: UnsafeMutablePointer<UInt8>,
