@@ -95,7 +95,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "AccessLogParserTests", dependencies: ["AccessLogParser"]),
+        .testTarget(name: "AccessLogParserTests", dependencies: ["AccessLogParser", "CByteScan"]),
         .testTarget(name: "HistogramsTests", dependencies: ["Histograms"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Histograms"]),
         .testTarget(

@@ -32,28 +32,7 @@ struct QuoteMask {
     mutating func build(_ p: UnsafePointer<UInt8>, _ n: Int) {
         let wordCount = (n &+ 63) &>> 6
         if wordCount &+ 1 > capacity { grow(to: wordCount &+ 1) }
-        var offset = 0
-        var word = 0
-        var backslashes: UInt64 = 0
-        var quotes: UInt64 = 0
-        var found: UInt64 = 0
-        while offset &+ 64 <= n {
-            // Safe because offset + 64 <= n: the kernel reads p[offset..<offset + 64].
-            cbytescan_mark64(p + offset, &quotes, &found)
-            words[word] = quotes
-            backslashes |= found
-            word &+= 1
-            offset &+= 64
-        }
-        if offset < n {
-            // Reads only the n - offset (< 64) bytes left.
-            cbytescan_mark_tail(p + offset, n &- offset, &quotes, &found)
-            words[word] = quotes
-            backslashes |= found
-            word &+= 1
-        }
-        words[word] = 1
-        hasBackslash = backslashes != 0
+        hasBackslash = cbytescan_build_quote_map(p, n, words) != 0
         if hasBackslash { clearEscapedQuotes(p, n) }
     }
 

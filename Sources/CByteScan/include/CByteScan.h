@@ -47,4 +47,13 @@ static inline void cbytescan_mark_tail(const uint8_t *p, long n, uint64_t *quote
     cbytescan_mark64(block, quotes, backslashes);
 }
 
+/// Marks the quotes of p[0..<n] in words[0..<(n + 63) / 64] (bit k of word w: p[64w + k] is '"'),
+/// sets words[(n + 63) / 64] to 1, and returns whether p[0..<n] holds a backslash. Reads only
+/// p[0..<n]. Uses the widest vector unit the CPU has.
+int cbytescan_build_quote_map(const uint8_t *p, long n, uint64_t *words);
+
+/// As `cbytescan_build_quote_map` with one kernel, for tests and benchmarks: 0 portable (SSE2 or
+/// plain C), 1 AVX2, 2 AVX-512. Returns -1, doing nothing, when the CPU lacks that kernel.
+int cbytescan_build_quote_map_using(int kernel, const uint8_t *p, long n, uint64_t *words);
+
 #endif
