@@ -243,7 +243,13 @@ public final class AccessLogDecoder {
         let syntaxes = configuration.syntaxes
         if first == UInt8(ascii: "{") && syntaxes.contains(.json) {
             var hints: UInt8 = 0
-            switch configuration.scanner.scan(body, into: record, hints: &hints) {
+            // Borrowed: `scanner` is a `let` of a guaranteed reference, so its key table is used
+            // in place instead of being retained and released around every line.
+            let record = record
+            let status = Unmanaged.passUnretained(configuration)._withUnsafeGuaranteedRef {
+                $0.scanner.scan(body, into: record, hints: &hints)
+            }
+            switch status {
             case .record:
                 if detectedPreset == nil { detectedPreset = Self.preset(hints: hints, record: record) }
                 counts.count(.parsed)

@@ -231,7 +231,8 @@ public struct ShardState: AccessRecordSink, Sendable {
             key.ids[k] = resolve(cache.signature[k], record, &resolved)
         }
         let hash = key.hashValue64
-        var entry = cache.find(key, hash: hash)
+        // Through the guaranteed reference: a plain call on `cache` retains and releases it.
+        var entry = recordCacheReferences[tcp ? 1 : 0]._withUnsafeGuaranteedRef { $0.find(key, hash: hash) }
         if entry < 0 { entry = seriesOfRecord(cache, key, hash, record, &resolved) }
         let now = now
         let wallNow = wallNow
