@@ -60,8 +60,10 @@ let package = Package(
         ),
         .target(name: "Reporting", dependencies: ["AccessLogParser", "Aggregation", "Exposition", "Histograms"]),
         .target(name: "CFileBirth"),
+        .target(name: "CMappedFile"),
         .target(
-            name: "Tailer", dependencies: ["AccessLogParser", "CZlib", "CFileBirth"], swiftSettings: hotPathSettings),
+            name: "Tailer", dependencies: ["AccessLogParser", "CZlib", "CFileBirth", "CMappedFile"],
+            swiftSettings: hotPathSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Kubernetes", dependencies: ["HTTPClient"]),
         .target(name: "Checkpoint", dependencies: ["Tailer", "Exposition", "Histograms"]),

@@ -1,3 +1,5 @@
+import CMappedFile
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -12,6 +14,11 @@
 /// Compression is recognised by the gzip magic bytes at the start, not by the name, so standard
 /// input and misnamed files work too. One reader holds one read buffer and, once it has met a
 /// gzip file, one inflate output buffer; it can read any number of files one after another.
+///
+/// Plain regular files of a megabyte or more are mapped window by window instead of copied
+/// into the buffer: the page cache is the buffer, which saves the kernel's copy of every byte
+/// (a tenth of the CPU time of `report`). A file truncated while it is read ends where it was
+/// cut, as it would for `read(2)`; see `CMappedFile.h` for how that is survived.
 public final class LogFileReader {
     private let reader: ChunkReader
     private let chunkSize: Int
@@ -55,6 +62,7 @@ public final class LogFileReader {
         descriptor fd: Int32, name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) throws(SystemError) -> Summary {
         var summary = Summary()
+        if try readMapped(fd, name: name, &summary, body) { return summary }
         var inflater: GzipInflater?
         var decided = false
         var failed = false
@@ -105,5 +113,88 @@ public final class LogFileReader {
             }
         }
         return summary
+    }
+
+    /// Files smaller than this are read; mapping them gains nothing measurable.
+    static let mappingThreshold: Int64 = 1 << 20
+    /// The bytes mapped at a time: the resident memory a mapped read adds.
+    static let windowSize = 16 << 20
+    /// Bytes made sure of (every page touched) before they are handed on.
+    static let sliceSize = 1 << 20
+
+    /// Reads a plain regular file from the descriptor's offset to its end through windows mapped
+    /// one after another. Returns false, having read nothing, when the descriptor is not such a
+    /// file or cannot be mapped; the caller then reads it.
+    private func readMapped(
+        _ fd: Int32, name: String, _ summary: inout Summary, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) throws(SystemError) -> Bool {
+        var status = stat()
+        guard fstat(fd, &status) == 0, status.st_mode & S_IFMT == S_IFREG,
+            Int64(status.st_size) >= Self.mappingThreshold
+        else { return false }
+        let start = Int64(lseek(fd, 0, SEEK_CUR))
+        guard start >= 0 else { return false }
+        let page = Int64(sysconf(Int32(_SC_PAGESIZE)))
+        var position = start
+        var size = Int64(status.st_size)
+        var first = true
+        reading: while position < size {
+            let windowStart = position - position % page
+            let length = Int(min(Int64(Self.windowSize), size - windowStart))
+            var window = cmapped_window()
+            guard cmapped_map(fd, off_t(windowStart), length, &window) == 0 else {
+                if first { return false }
+                // Out of windows or address space mid-file: the rest is read instead.
+                _ = lseek(fd, off_t(position), SEEK_SET)
+                do {
+                    _ = try reader.readToEnd(fd, path: name) { chunk in
+                        summary.fileBytes += Int64(chunk.count)
+                        summary.deliveredBytes += Int64(chunk.count)
+                        body(chunk)
+                    }
+                } catch let error as SystemError {
+                    throw error
+                } catch {
+                    throw SystemError("read", path: name, errno: EIO)
+                }
+                return true
+            }
+            defer { cmapped_unmap(&window) }
+            var from = Int(position - windowStart)
+            if first {
+                first = false
+                // gzip (1f 8b) is inflated by the reading path.
+                if cmapped_touch(&window, from, from + 2) == 0, length - from >= 2,
+                    window.base[from] == 0x1f, window.base[from + 1] == 0x8b
+                {
+                    return false
+                }
+            }
+            while from < length {
+                var to = min(length, from + Self.sliceSize)
+                // A page past the new end of a shrunk file faults (and reads as zeros); the bytes
+                // after the end in its last page read as zeros without one. Both are left out.
+                let faulted = cmapped_touch(&window, from, to) != 0
+                let now = fstat(fd, &status) == 0 ? Int64(status.st_size) : windowStart + Int64(faulted ? from : to)
+                let cut = faulted || now < windowStart + Int64(to)
+                if cut { to = max(from, min(to, Int(now - windowStart))) }
+                if to > from {
+                    let bytes = UnsafeBufferPointer(start: window.base + from, count: to - from)
+                    summary.fileBytes += Int64(bytes.count)
+                    summary.deliveredBytes += Int64(bytes.count)
+                    body(bytes)
+                }
+                position = windowStart + Int64(to)
+                if cut {
+                    size = position
+                    break reading
+                }
+                from = to
+            }
+            // A file that is still being written is read to the end it has now, as read(2) would.
+            if position >= size, fstat(fd, &status) == 0 { size = Int64(status.st_size) }
+        }
+        _ = lseek(fd, off_t(position), SEEK_SET)
+        return true
     }
 }

@@ -1,0 +1,111 @@
+#include "CMappedFile.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+// Windows in use, by address range. A slot is free when its start is 0. The handler only reads
+// these, and a window is only read by the thread that mapped it, so plain atomics suffice.
+#define SLOTS 64
+
+static struct {
+    uintptr_t start;
+    uintptr_t end;
+    int faulted;
+} slots[SLOTS];
+
+static struct sigaction previous;
+static uintptr_t page_size;
+static pthread_once_t installed = PTHREAD_ONCE_INIT;
+static int install_error = 0;
+
+static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
+    uintptr_t address = (uintptr_t)info->si_addr;
+    for (int k = 0; k < SLOTS; k++) {
+        uintptr_t start = __atomic_load_n(&slots[k].start, __ATOMIC_ACQUIRE);
+        if (start == 0 || address < start || address >= __atomic_load_n(&slots[k].end, __ATOMIC_ACQUIRE)) continue;
+        uintptr_t page = address & ~(page_size - 1);
+        void *zero = mmap((void *)page, (size_t)page_size, PROT_READ,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (zero == MAP_FAILED) break;
+        __atomic_store_n(&slots[k].faulted, 1, __ATOMIC_RELEASE);
+        return;  // the read is retried and finds zeros
+    }
+    // Not ours: whatever would have happened without this handler.
+    if (previous.sa_flags & SA_SIGINFO) {
+        previous.sa_sigaction(signal_number, info, context);
+        return;
+    }
+    if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+        previous.sa_handler(signal_number);
+        return;
+    }
+    signal(SIGBUS, SIG_DFL);  // the faulting access runs again and ends the process
+}
+
+static void install(void) {
+    page_size = (uintptr_t)sysconf(_SC_PAGESIZE);
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = on_sigbus;
+    action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(SIGBUS, &action, &previous) != 0) install_error = errno;
+}
+
+int cmapped_map(int fd, off_t offset, size_t length, cmapped_window *window) {
+    pthread_once(&installed, install);
+    if (install_error != 0) return install_error;
+    if (length == 0) return EINVAL;
+    int slot = -1;
+    for (int k = 0; k < SLOTS && slot < 0; k++) {
+        uintptr_t expected = 0;
+        // A placeholder start reserves the slot until the real range is known.
+        if (__atomic_compare_exchange_n(&slots[k].start, &expected, (uintptr_t)1, 0, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED)) {
+            slot = k;
+        }
+    }
+    if (slot < 0) return EMFILE;
+    void *base = mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, offset);
+    if (base == MAP_FAILED) {
+        int error = errno;
+        __atomic_store_n(&slots[slot].start, 0, __ATOMIC_RELEASE);
+        return error;
+    }
+    (void)madvise(base, length, MADV_SEQUENTIAL);
+    __atomic_store_n(&slots[slot].faulted, 0, __ATOMIC_RELAXED);
+    // The start before the end: until the end is set, the handler matches nothing in this slot.
+    __atomic_store_n(&slots[slot].start, (uintptr_t)base, __ATOMIC_RELEASE);
+    __atomic_store_n(&slots[slot].end, (uintptr_t)base + length, __ATOMIC_RELEASE);
+    window->base = (const uint8_t *)base;
+    window->length = length;
+    window->slot = slot;
+    return 0;
+}
+
+int cmapped_touch(const cmapped_window *window, size_t from, size_t to) {
+    size_t page = (size_t)page_size;
+    if (to > window->length) to = window->length;
+    const volatile uint8_t *base = window->base;
+    for (size_t k = from; k < to; k += page - (k % page)) (void)base[k];
+    return cmapped_faulted(window);
+}
+
+int cmapped_faulted(const cmapped_window *window) {
+    return __atomic_load_n(&slots[window->slot].faulted, __ATOMIC_ACQUIRE);
+}
+
+void cmapped_unmap(cmapped_window *window) {
+    if (window->base == NULL) return;
+    // Out of the registry first, since after munmap the range may be mapped again by anyone;
+    // the end goes first, so that a reserved slot (start 1) matches nothing.
+    __atomic_store_n(&slots[window->slot].end, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&slots[window->slot].start, 0, __ATOMIC_RELEASE);
+    munmap((void *)window->base, window->length);
+    window->base = NULL;
+    window->length = 0;
+}
