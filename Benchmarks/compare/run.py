@@ -15,7 +15,8 @@ Tools:
 Every tool's counts are checked against the generator's exact totals (make-corpus expect)
 before its time is reported: per (route, code, flags) summed over methods, the sum of
 durations, and the lines read. Times are user + system CPU seconds of the whole process
-(GNU time), best of --runs, page cache warm; the slow tools (mtail, python-json) run once.
+(GNU time), best of --runs taken in turns (tool after tool), page cache warm; the slow tools
+(mtail, python-json) run once.
 """
 
 import argparse
@@ -190,21 +191,31 @@ def main():
             say("python-orjson: orjson is not installed and pip could not install it; left out")
             del tools["python-orjson"]
         results = {}
-        for name, (argv, reader) in tools.items():
-            if args.only and name not in args.only:
-                continue
+        chosen = [name for name in tools if not args.only or name in args.only]
+        # The corpus is read once before any timing, so that no tool pays for the page cache.
+        with open(corpus, "rb") as warm:
+            while warm.read(1 << 24):
+                pass
+        # Runs take turns, tool after tool, so that a machine whose speed drifts (a shared VM)
+        # slows every tool alike instead of whichever happened to run then; the best run counts.
+        best = {}
+        for turn in range(args.runs):
+            for name in chosen:
+                if name in SLOW and turn > 0:
+                    continue
+                figures = timed(tools[name][0], os.path.join(work, f"{name}.out"), work)
+                if name not in best or figures[0] < best[name][0]:
+                    best[name] = figures
+        for name in chosen:
+            reader = tools[name][1]
             output = os.path.join(work, f"{name}.out")
-            best = None
-            for _ in range(1 if name in SLOW else args.runs):
-                figures = timed(argv, output, work)
-                best = figures if best is None or figures[0] < best[0] else best
             found = problems(reader(open(output, errors="replace").read()), want)
             if found:
                 for problem in found[:10]:
                     say(f"MISMATCH {name}: {problem}")
                 sys.exit(f"bench-compare: {name}'s counts differ from the corpus' ({len(found)} differences)")
-            results[name] = best
-            cpu, wall, rss = best
+            results[name] = best[name]
+            cpu, wall, rss = best[name]
             say(f"{name}: counts exact; {cpu:.2f} CPU s, {wall:.2f} s wall, {args.lines / cpu:,.0f} lines per "
                 f"CPU-second, max RSS {rss / 1024:.1f} MiB")
         if not results:
