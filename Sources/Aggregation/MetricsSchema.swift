@@ -45,6 +45,19 @@ public final class MetricsSchema: Sendable {
     /// Requests slower than this (milliseconds) are `slow_request="true"`.
     public var slowThresholdMilliseconds: Int64 { classification.slowThresholdMilliseconds }
 
+    /// The same families with classic buckets only, for outputs that cannot carry native
+    /// histograms (the text formats): keeping them would cost every observation a logarithm.
+    public func withoutNativeHistograms() -> MetricsSchema {
+        guard families.contains(where: { $0.native != nil }) else { return self }
+        let families = families.map { family in
+            var family = family
+            family.native = nil
+            return family
+        }
+        // The same labels and patterns as this schema, which were valid.
+        return (try? MetricsSchema(families: families, limits: limits, classification: classification)) ?? self
+    }
+
     /// - Throws: ``SchemaError`` for a label pattern that is not a valid regular expression.
     public init(
         families: [FamilyDefinition], limits: Limits = Limits(), classification: Classification = Classification()

@@ -67,7 +67,8 @@ struct Report: ParsableCommand {
                 throw ValidationError("\(error)")
             }
         } else {
-            counting = compiled
+            // Neither text format carries native histograms, so none are kept.
+            counting = compiled.counting(into: compiled.schema.withoutNativeHistograms())
         }
         // The table's keys need no Kubernetes labels, so it does not wait for the API.
         let enrichment = tabular ? nil : try Enrichment.start(compiled)
