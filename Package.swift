@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "CFileBirth"),
         .target(name: "CMappedFile"),
         .target(
-            name: "Tailer", dependencies: ["AccessLogParser", "CZlib", "CFileBirth", "CMappedFile"],
+            name: "Tailer", dependencies: ["AccessLogParser", "CByteScan", "CZlib", "CFileBirth", "CMappedFile"],
             swiftSettings: hotPathSettings),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(name: "Kubernetes", dependencies: ["HTTPClient"]),

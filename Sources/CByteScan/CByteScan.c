@@ -60,6 +60,29 @@ __attribute__((target("avx2"))) static int build_avx2(const uint8_t *p, long n, 
     words[word] = 1;
     return backslashes != 0;
 }
+
+__attribute__((target("avx512bw,popcnt"))) static long count_avx512(const uint8_t *p, long n, uint8_t byte) {
+    const __m512i wanted = _mm512_set1_epi8((char)byte);
+    long count = 0;
+    long offset = 0;
+    for (; offset + 64 <= n; offset += 64) {
+        count += __builtin_popcountll(_mm512_cmpeq_epi8_mask(_mm512_loadu_si512((const void *)(p + offset)), wanted));
+    }
+    for (; offset < n; offset++) count += p[offset] == byte;
+    return count;
+}
+
+__attribute__((target("avx2,popcnt"))) static long count_avx2(const uint8_t *p, long n, uint8_t byte) {
+    const __m256i wanted = _mm256_set1_epi8((char)byte);
+    long count = 0;
+    long offset = 0;
+    for (; offset + 32 <= n; offset += 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(p + offset));
+        count += __builtin_popcount((uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, wanted)));
+    }
+    for (; offset < n; offset++) count += p[offset] == byte;
+    return count;
+}
 #endif
 
 static int build_portable(const uint8_t *p, long n, uint64_t *words) {
@@ -78,6 +101,18 @@ static int build_portable(const uint8_t *p, long n, uint64_t *words) {
     }
     words[word] = 1;
     return backslashes != 0;
+}
+
+static long count_portable(const uint8_t *p, long n, uint8_t byte) {
+    long count = 0;
+    // In blocks of 255 with byte-wide sums, which compilers vectorize.
+    for (long offset = 0; offset < n; offset += 255) {
+        long end = n - offset < 255 ? n : offset + 255;
+        uint8_t block = 0;
+        for (long k = offset; k < end; k++) block += p[k] == byte;
+        count += block;
+    }
+    return count;
 }
 
 typedef int (*build_function)(const uint8_t *, long, uint64_t *);
@@ -114,4 +149,39 @@ int cbytescan_build_quote_map(const uint8_t *p, long n, uint64_t *words) {
 int cbytescan_build_quote_map_using(int which, const uint8_t *p, long n, uint64_t *words) {
     build_function f = kernel(which);
     return f == NULL ? -1 : f(p, n, words);
+}
+
+typedef long (*count_function)(const uint8_t *, long, uint8_t);
+
+static count_function counter(int which) {
+    switch (which) {
+    case 0:
+        return count_portable;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    case 1:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") ? count_avx2 : NULL;
+    case 2:
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("popcnt") ? count_avx512 : NULL;
+#endif
+    default:
+        return NULL;
+    }
+}
+
+static count_function chosen_counter = NULL;
+
+long cbytescan_count_byte(const uint8_t *p, long n, uint8_t byte) {
+    count_function f = __atomic_load_n(&chosen_counter, __ATOMIC_RELAXED);
+    if (f == NULL) {
+        for (int which = 2; f == NULL; which--) f = counter(which);
+        __atomic_store_n(&chosen_counter, f, __ATOMIC_RELAXED);
+    }
+    return f(p, n, byte);
+}
+
+long cbytescan_count_byte_using(int which, const uint8_t *p, long n, uint8_t byte) {
+    count_function f = counter(which);
+    return f == NULL ? -1 : f(p, n, byte);
 }

@@ -1,3 +1,4 @@
+import CByteScan
 import CFileBirth
 
 #if canImport(Glibc)
@@ -296,8 +297,8 @@ final class FileWatcher {
     ) {
         guard !segment.isEmpty else { return }
         deliver(segment)
-        var lines: Int64 = 0
-        for byte in segment where byte == 0x0A { lines &+= 1 }  // cannot overflow: bounded by the buffer size
+        // Vector compares: a byte-at-a-time loop here cost a quarter of a busy reader's time.
+        let lines = Int64(cbytescan_count_byte(segment.baseAddress!, segment.count, 0x0A))
         if lines > 0, let last = segment.lastIndex(of: 0x0A) {
             lineStartOffset = offset + Int64(last) + 1
         }

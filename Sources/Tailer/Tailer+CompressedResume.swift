@@ -1,3 +1,5 @@
+import CByteScan
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -137,9 +139,7 @@ extension Tailer {
                     }
                     guard !bytes.isEmpty else { return }
                     input.counters.bytesRead &+= UInt64(bytes.count)
-                    var lines: UInt64 = 0
-                    for byte in bytes where byte == 0x0A { lines &+= 1 }
-                    input.counters.linesRead &+= lines
+                    input.counters.linesRead &+= UInt64(cbytescan_count_byte(bytes.baseAddress!, bytes.count, 0x0A))
                     events.read(bytes, from: id)
                 }
                 if let damage = summary.gzipError {

@@ -110,4 +110,28 @@ import Testing
         }
         #expect(kernels >= 1)
     }
+
+    /// The newline counters (what the tailer counts lines with) agree with a plain count at every
+    /// length and alignment, for every kernel the CPU has.
+    @Test func everyByteCounterCountsExactly() {
+        var state: UInt64 = 0x1234_5678_9ABC_DEF1
+        let bytes: [UInt8] = (0..<2000).map { _ in
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return [0x0A, 0x0A, 0x61, 0x00, 0xFF][Int(state >> 61) % 5]
+        }
+        bytes.withUnsafeBufferPointer { buffer in
+            for kernel in Int32(0)...2 {
+                guard cbytescan_count_byte_using(kernel, buffer.baseAddress!, 0, 0x0A) >= 0 else { continue }
+                for start in 0..<70 {
+                    for length in [0, 1, 31, 32, 33, 63, 64, 65, 254, 255, 256, 511, 1000, 1900] {
+                        let expected = bytes[start..<(start + length)].filter { $0 == 0x0A }.count
+                        #expect(
+                            cbytescan_count_byte_using(kernel, buffer.baseAddress! + start, length, 0x0A) == expected,
+                            "kernel \(kernel), start \(start), length \(length)")
+                    }
+                }
+            }
+            #expect(cbytescan_count_byte(buffer.baseAddress!, 2000, 0xFF) == bytes.filter { $0 == 0xFF }.count)
+        }
+    }
 }

@@ -56,4 +56,11 @@ int cbytescan_build_quote_map(const uint8_t *p, long n, uint64_t *words);
 /// plain C), 1 AVX2, 2 AVX-512. Returns -1, doing nothing, when the CPU lacks that kernel.
 int cbytescan_build_quote_map_using(int kernel, const uint8_t *p, long n, uint64_t *words);
 
+/// How many bytes of p[0..<n] equal `byte` (lines in a read, counting newlines).
+long cbytescan_count_byte(const uint8_t *p, long n, uint8_t byte);
+
+/// As `cbytescan_count_byte` with one kernel (numbered as for the quote map); -1 when the CPU
+/// lacks it.
+long cbytescan_count_byte_using(int kernel, const uint8_t *p, long n, uint8_t byte);
+
 #endif
