@@ -15,8 +15,14 @@ public final class RouteMatcher: @unchecked Sendable {
     private let exact: ByteTable
     private let exactRules: [[Int]]
     private var nodes: [Node] = [Node()]
-    private let prefixRules: [(prefix: [UInt8], rule: Int)]
+    /// Prefix rules in order: where each prefix is in ``prefixBytes``, and its rule. Plain
+    /// integers, so that walking them per line copies no array and retains nothing.
+    private let prefixRules: [(start: Int, count: Int, rule: Int)]
+    private let prefixBytes: [UInt8]
     private let regexRules: [(regex: Regex<AnyRegexOutput>, rule: Int)]
+    /// The rule of the first regular expression (`Int.max`: none), read per line without
+    /// touching ``regexRules``, whose elements cost a metadata lookup and a retain to read.
+    private let firstRegexRule: Int
     private let anyPathRules: [Int]
 
     private struct Node {
@@ -81,8 +87,14 @@ public final class RouteMatcher: @unchecked Sendable {
         self.constraints = constraints
         self.exact = exact
         self.exactRules = exactRules
-        self.prefixRules = prefixes
+        var prefixBytes: [UInt8] = []
+        self.prefixRules = prefixes.map { prefix, rule in
+            defer { prefixBytes += prefix }
+            return (prefixBytes.count, prefix.count, rule)
+        }
+        self.prefixBytes = prefixBytes
         self.regexRules = regexes
+        self.firstRegexRule = regexes.first?.rule ?? .max
         self.anyPathRules = anyPath
         for (segments, rule) in templates { insert(segments, rule: rule) }
     }
@@ -184,13 +196,17 @@ public final class RouteMatcher: @unchecked Sendable {
             if path.first == UInt8(ascii: "/") && nodes[0].minRule < best {
                 walk(node: 0, path, from: 1, request, &best)
             }
-            for (prefix, rule) in prefixRules where rule < best {
-                if path.count >= prefix.count && path.starts(with: prefix) && satisfies(rule, request) {
-                    best = rule
-                    break
+            if !prefixRules.isEmpty {
+                prefixBytes.withUnsafeBufferPointer { bytes in
+                    for (start, count, rule) in prefixRules where rule < best && path.count >= count {
+                        if Self.startsWith(path, bytes.baseAddress! + start, count) && satisfies(rule, request) {
+                            best = rule
+                            break
+                        }
+                    }
                 }
             }
-            if !regexRules.isEmpty, regexRules[0].rule < best {
+            if firstRegexRule < best {
                 matchRegexes(path, hash: hash, request, &best)
             }
         }
@@ -293,6 +309,14 @@ public final class RouteMatcher: @unchecked Sendable {
             }
             guard Self.globMatches(glob, authority) else { return false }
         }
+        return true
+    }
+
+    @inline(__always)
+    private static func startsWith(_ path: UnsafeBufferPointer<UInt8>, _ prefix: UnsafePointer<UInt8>, _ count: Int)
+        -> Bool
+    {
+        for k in 0..<count where path[k] != prefix[k] { return false }
         return true
     }
 
