@@ -13,9 +13,12 @@ struct SeriesKey: Hashable {
     @inline(__always)
     var hashValue64: UInt64 {
         var h: UInt64 = UInt64(count) &* 0x9E37_79B9_7F4A_7C15
+        // Through a span: subscripting the inline array itself copied all of it (128 bytes) for
+        // every identifier read.
+        let ids = ids.span
         var k = 0
         while k < count {
-            h = (h ^ UInt64(ids[k])) &* 0xFF51_AFD7_ED55_8CCD
+            h = (h ^ UInt64(ids[unchecked: k])) &* 0xFF51_AFD7_ED55_8CCD
             h ^= h &>> 29
             k &+= 1
         }
@@ -24,7 +27,9 @@ struct SeriesKey: Hashable {
 
     static func == (a: SeriesKey, b: SeriesKey) -> Bool {
         guard a.count == b.count else { return false }
-        for k in 0..<a.count where a.ids[k] != b.ids[k] { return false }
+        let left = a.ids.span
+        let right = b.ids.span
+        for k in 0..<a.count where left[k] != right[k] { return false }
         return true
     }
 
@@ -75,7 +80,8 @@ final class SeriesKeyTable: @unchecked Sendable {
     @inline(__always)
     private func matches(_ index: Int, _ key: SeriesKey) -> Bool {
         let base = keys + index * width
-        for k in 0..<key.count where base[k] != key.ids[k] { return false }
+        let ids = key.ids.span
+        for k in 0..<key.count where base[k] != ids[k] { return false }
         return true
     }
 
