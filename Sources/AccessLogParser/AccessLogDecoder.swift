@@ -243,8 +243,9 @@ public final class AccessLogDecoder {
         let syntaxes = configuration.syntaxes
         if first == UInt8(ascii: "{") && syntaxes.contains(.json) {
             var hints: UInt8 = 0
-            // Borrowed: `scanner` is a `let` of a guaranteed reference, so its key table is used
-            // in place instead of being retained and released around every line.
+            // Borrowed: `scanner` is a `let` of the configuration, reached through a reference the
+            // decoder holds for the call, so its key table is used in place instead of being
+            // retained and released around every line.
             let record = record
             let status = Unmanaged.passUnretained(configuration)._withUnsafeGuaranteedRef {
                 $0.scanner.scan(body, into: record, hints: &hints)

@@ -18,7 +18,7 @@ struct SeriesKey: Hashable {
         let ids = ids.span
         var k = 0
         while k < count {
-            h = (h ^ UInt64(ids[unchecked: k])) &* 0xFF51_AFD7_ED55_8CCD
+            h = (h ^ UInt64(ids[k])) &* 0xFF51_AFD7_ED55_8CCD
             h ^= h &>> 29
             k &+= 1
         }

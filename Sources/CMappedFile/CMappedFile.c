@@ -7,14 +7,15 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-// Windows in use, by address range. A slot is free when its start is 0. The handler only reads
-// these, and a window is only read by the thread that mapped it, so plain atomics suffice.
+// Windows in use, by address range. A slot is free when its start is 0, reserved (matching
+// nothing) while its end is 0. Each window is read only by the thread that mapped it; the handler
+// only reads `start` and `end`, and records the lowest faulting address in `fault`.
 #define SLOTS 64
 
 static struct {
     uintptr_t start;
     uintptr_t end;
-    int faulted;
+    uintptr_t fault;  // lowest faulting address in the window, UINTPTR_MAX for none
 } slots[SLOTS];
 
 static struct sigaction previous;
@@ -22,28 +23,53 @@ static uintptr_t page_size;
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
 static int install_error = 0;
 
-static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
-    uintptr_t address = (uintptr_t)info->si_addr;
-    for (int k = 0; k < SLOTS; k++) {
-        uintptr_t start = __atomic_load_n(&slots[k].start, __ATOMIC_ACQUIRE);
-        if (start == 0 || address < start || address >= __atomic_load_n(&slots[k].end, __ATOMIC_ACQUIRE)) continue;
-        uintptr_t page = address & ~(page_size - 1);
-        void *zero = mmap((void *)page, (size_t)page_size, PROT_READ,
-                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-        if (zero == MAP_FAILED) break;
-        __atomic_store_n(&slots[k].faulted, 1, __ATOMIC_RELEASE);
-        return;  // the read is retried and finds zeros
+// Whatever would have happened without this handler. `fault`: raised by the kernel for an access.
+static void pass_on(int signal_number, siginfo_t *info, void *context, int fault) {
+    if (previous.sa_handler == SIG_IGN && !fault) return;
+    if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
+        // Back to the default and raised again, which takes effect when this handler returns: a
+        // fault cannot be ignored (the access would fault forever).
+        signal(SIGBUS, SIG_DFL);
+        raise(SIGBUS);
+        return;
     }
-    // Not ours: whatever would have happened without this handler.
     if (previous.sa_flags & SA_SIGINFO) {
         previous.sa_sigaction(signal_number, info, context);
-        return;
-    }
-    if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
+    } else {
         previous.sa_handler(signal_number);
-        return;
     }
-    signal(SIGBUS, SIG_DFL);  // the faulting access runs again and ends the process
+}
+
+static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
+    int saved_errno = errno;
+    // si_code > 0: raised by the kernel for an access, whose address is si_addr. A SIGBUS that
+    // another process sent (kill, sigqueue) has no address to look at.
+    int fault = info != NULL && info->si_code > 0;
+    if (fault) {
+        uintptr_t address = (uintptr_t)info->si_addr;
+        for (int k = 0; k < SLOTS; k++) {
+            uintptr_t start = __atomic_load_n(&slots[k].start, __ATOMIC_ACQUIRE);
+            uintptr_t end = __atomic_load_n(&slots[k].end, __ATOMIC_ACQUIRE);
+            // The start again: a slot freed and taken again between the two loads would pair
+            // one window's start with another's end.
+            if (start <= 1 || address < start || address >= end ||
+                __atomic_load_n(&slots[k].start, __ATOMIC_ACQUIRE) != start) {
+                continue;
+            }
+            uintptr_t page = address & ~(page_size - 1);
+            void *zero = mmap((void *)page, (size_t)page_size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+                              -1, 0);
+            if (zero == MAP_FAILED) break;
+            uintptr_t seen = __atomic_load_n(&slots[k].fault, __ATOMIC_ACQUIRE);
+            while (page < seen && !__atomic_compare_exchange_n(&slots[k].fault, &seen, page, 0, __ATOMIC_ACQ_REL,
+                                                               __ATOMIC_ACQUIRE)) {
+            }
+            errno = saved_errno;
+            return;  // the access runs again and reads zeros
+        }
+    }
+    errno = saved_errno;
+    pass_on(signal_number, info, context, fault);
 }
 
 static void install(void) {
@@ -63,7 +89,7 @@ int cmapped_map(int fd, off_t offset, size_t length, cmapped_window *window) {
     int slot = -1;
     for (int k = 0; k < SLOTS && slot < 0; k++) {
         uintptr_t expected = 0;
-        // A placeholder start reserves the slot until the real range is known.
+        // A placeholder start reserves the slot; with its end still 0 it matches nothing.
         if (__atomic_compare_exchange_n(&slots[k].start, &expected, (uintptr_t)1, 0, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED)) {
             slot = k;
@@ -77,26 +103,29 @@ int cmapped_map(int fd, off_t offset, size_t length, cmapped_window *window) {
         return error;
     }
     (void)madvise(base, length, MADV_SEQUENTIAL);
-    __atomic_store_n(&slots[slot].faulted, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&slots[slot].fault, UINTPTR_MAX, __ATOMIC_RELAXED);
     // The start before the end: until the end is set, the handler matches nothing in this slot.
+    // The end is rounded up to the page, which is mapped whole.
+    uintptr_t end = ((uintptr_t)base + length + page_size - 1) & ~(page_size - 1);
     __atomic_store_n(&slots[slot].start, (uintptr_t)base, __ATOMIC_RELEASE);
-    __atomic_store_n(&slots[slot].end, (uintptr_t)base + length, __ATOMIC_RELEASE);
+    __atomic_store_n(&slots[slot].end, end, __ATOMIC_RELEASE);
     window->base = (const uint8_t *)base;
     window->length = length;
     window->slot = slot;
     return 0;
 }
 
-int cmapped_touch(const cmapped_window *window, size_t from, size_t to) {
+long cmapped_touch(const cmapped_window *window, size_t from, size_t to) {
     size_t page = (size_t)page_size;
     if (to > window->length) to = window->length;
     const volatile uint8_t *base = window->base;
     for (size_t k = from; k < to; k += page - (k % page)) (void)base[k];
-    return cmapped_faulted(window);
+    return cmapped_fault(window);
 }
 
-int cmapped_faulted(const cmapped_window *window) {
-    return __atomic_load_n(&slots[window->slot].faulted, __ATOMIC_ACQUIRE);
+long cmapped_fault(const cmapped_window *window) {
+    uintptr_t fault = __atomic_load_n(&slots[window->slot].fault, __ATOMIC_ACQUIRE);
+    return fault == UINTPTR_MAX ? -1 : (long)(fault - (uintptr_t)window->base);
 }
 
 void cmapped_unmap(cmapped_window *window) {

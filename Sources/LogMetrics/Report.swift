@@ -94,6 +94,12 @@ struct Report: ParsableCommand {
                     meter?.clear()
                     printError("logmetrics: \(damage); the lines before it are counted")
                 }
+                if summary.truncatedWhileRead {
+                    meter?.clear()
+                    printError(
+                        "logmetrics: \(path) was truncated while it was read; the lines before the cut are counted, "
+                            + "the line it fell in may be counted as malformed")
+                }
             } catch {
                 failures += 1
                 meter?.clear()

@@ -37,6 +37,9 @@ public final class LogFileReader {
         public var wasCompressed = false
         /// For a damaged gzip file: where and how. Everything before the damage was delivered.
         public var gzipError: GzipReadError?
+        /// The file was cut short while bytes already handed on were being read: those past the
+        /// cut read as zeros (a mapped read; with read(2) they would have been the old bytes).
+        public var truncatedWhileRead = false
     }
 
     /// Reads `path` (`-` is standard input) to its end, calling `body` with each chunk.
@@ -117,10 +120,10 @@ public final class LogFileReader {
 
     /// Files smaller than this are read; mapping them gains nothing measurable.
     static let mappingThreshold: Int64 = 1 << 20
-    /// The bytes mapped at a time: the resident memory a mapped read adds.
-    static let windowSize = 16 << 20
-    /// Bytes made sure of (every page touched) before they are handed on.
-    static let sliceSize = 1 << 20
+    /// The bytes mapped at a time (the resident memory a mapped read adds), and the bytes made
+    /// sure of (every page touched) before they are handed on; smaller in tests.
+    var windowSize = 16 << 20
+    var sliceSize = 1 << 20
 
     /// Reads a plain regular file from the descriptor's offset to its end through windows mapped
     /// one after another. Returns false, having read nothing, when the descriptor is not such a
@@ -134,59 +137,54 @@ public final class LogFileReader {
         else { return false }
         let start = Int64(lseek(fd, 0, SEEK_CUR))
         guard start >= 0 else { return false }
+        // gzip (1f 8b) is inflated by the reading path; it is never mapped.
+        var magic: (UInt8, UInt8) = (0, 0)
+        if pread(fd, &magic, 2, off_t(start)) == 2 && magic == (0x1f, 0x8b) { return false }
         let page = Int64(sysconf(Int32(_SC_PAGESIZE)))
         var position = start
         var size = Int64(status.st_size)
         var first = true
         reading: while position < size {
             let windowStart = position - position % page
-            let length = Int(min(Int64(Self.windowSize), size - windowStart))
+            let length = Int(min(Int64(windowSize), size - windowStart))
             var window = cmapped_window()
             guard cmapped_map(fd, off_t(windowStart), length, &window) == 0 else {
                 if first { return false }
                 // Out of windows or address space mid-file: the rest is read instead.
-                _ = lseek(fd, off_t(position), SEEK_SET)
-                do {
-                    _ = try reader.readToEnd(fd, path: name) { chunk in
-                        summary.fileBytes += Int64(chunk.count)
-                        summary.deliveredBytes += Int64(chunk.count)
-                        body(chunk)
-                    }
-                } catch let error as SystemError {
-                    throw error
-                } catch {
-                    throw SystemError("read", path: name, errno: EIO)
-                }
+                try readRest(fd, from: position, name: name, &summary, body)
                 return true
             }
+            first = false
             defer { cmapped_unmap(&window) }
             var from = Int(position - windowStart)
-            if first {
-                first = false
-                // gzip (1f 8b) is inflated by the reading path.
-                if cmapped_touch(&window, from, from + 2) == 0, length - from >= 2,
-                    window.base[from] == 0x1f, window.base[from + 1] == 0x8b
-                {
-                    return false
-                }
-            }
             while from < length {
-                var to = min(length, from + Self.sliceSize)
+                let to = min(length, from + sliceSize)
                 // A page past the new end of a shrunk file faults (and reads as zeros); the bytes
                 // after the end in its last page read as zeros without one. Both are left out.
-                let faulted = cmapped_touch(&window, from, to) != 0
-                let now = fstat(fd, &status) == 0 ? Int64(status.st_size) : windowStart + Int64(faulted ? from : to)
-                let cut = faulted || now < windowStart + Int64(to)
-                if cut { to = max(from, min(to, Int(now - windowStart))) }
-                if to > from {
-                    let bytes = UnsafeBufferPointer(start: window.base + from, count: to - from)
+                let fault = cmapped_touch(&window, from, to)
+                let now = fstat(fd, &status) == 0 ? Int64(status.st_size) : windowStart + Int64(to)
+                var end = max(from, min(to, Int(now - windowStart)))
+                if fault >= 0 { end = min(end, max(from, fault)) }
+                if end > from {
+                    let bytes = UnsafeBufferPointer(start: window.base + from, count: end - from)
                     summary.fileBytes += Int64(bytes.count)
                     summary.deliveredBytes += Int64(bytes.count)
                     body(bytes)
                 }
-                position = windowStart + Int64(to)
-                if cut {
-                    size = position
+                position = windowStart + Int64(end)
+                let later = cmapped_fault(&window)
+                if later >= 0 && later < end {
+                    // Cut while its bytes were being handed on: some of them read as zeros.
+                    summary.truncatedWhileRead = true
+                    break reading
+                }
+                if end < to {
+                    // A page that faulted though the file still reaches it is no truncation
+                    // (an I/O error, or the file grew again at once): read(2) tells which.
+                    if fault >= 0 && now > windowStart + Int64(fault) {
+                        try readRest(fd, from: position, name: name, &summary, body)
+                        return true
+                    }
                     break reading
                 }
                 from = to
@@ -196,5 +194,24 @@ public final class LogFileReader {
         }
         _ = lseek(fd, off_t(position), SEEK_SET)
         return true
+    }
+
+    /// Reads the rest of a plain file from `position` with read(2).
+    private func readRest(
+        _ fd: Int32, from position: Int64, name: String, _ summary: inout Summary,
+        _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) throws(SystemError) {
+        _ = lseek(fd, off_t(position), SEEK_SET)
+        do {
+            _ = try reader.readToEnd(fd, path: name) { chunk in
+                summary.fileBytes += Int64(chunk.count)
+                summary.deliveredBytes += Int64(chunk.count)
+                body(chunk)
+            }
+        } catch let error as SystemError {
+            throw error
+        } catch {
+            throw SystemError("read", path: name, errno: EIO)
+        }
     }
 }

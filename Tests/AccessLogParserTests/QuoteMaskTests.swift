@@ -90,7 +90,7 @@ import Testing
             return state >> 33
         }
         let alphabet: [UInt8] = Array("\"\\ab{}:,".utf8) + [0, 0x80, 0xFF]
-        var words = [UInt64](repeating: 0, count: page / 64 + 2)
+        var words = [UInt64](repeating: 0, count: page / 64 + 3)
         var kernels = 0
         for kernel in Int32(0)...2 {
             guard cbytescan_build_quote_map_using(kernel, end - 1, 1, &words) >= 0 else { continue }
@@ -99,11 +99,14 @@ import Testing
                 for _ in 0..<4 {
                     let line = end - length
                     for k in 0..<length { line[k] = alphabet[Int(next() % UInt64(alphabet.count))] }
+                    let poison: UInt64 = 0xDEAD_BEEF_DEAD_BEEF
+                    for k in words.indices { words[k] = poison }
                     let backslash = cbytescan_build_quote_map_using(kernel, line, length, &words)
                     var expected = [UInt64](repeating: 0, count: (length + 63) / 64)
                     for k in 0..<length where line[k] == UInt8(ascii: "\"") { expected[k / 64] |= 1 << UInt64(k % 64) }
                     #expect(Array(words[0..<expected.count]) == expected, "kernel \(kernel), length \(length)")
                     #expect(words[expected.count] == 1, "kernel \(kernel): the word after the line")
+                    #expect(words[expected.count + 1] == poison, "kernel \(kernel): nothing written past it")
                     #expect((backslash != 0) == (0..<length).contains { line[$0] == UInt8(ascii: "\\") })
                 }
             }

@@ -57,31 +57,41 @@ import Testing
 }
 
 /// Files of a megabyte or more are read through mapped windows: the same bytes, and a file
-/// truncated while it is read ends where it was cut instead of killing the process.
+/// truncated while it is read ends where it was cut instead of killing the process. Windows of
+/// 64 KiB in slices of 16 KiB, so that the files cross many of both.
 @Suite struct MappedLogFileReaderTests {
     let dir = TemporaryDirectory()
 
-    /// `count` numbered lines of about 40 bytes, different enough that a misplaced byte shows.
+    func reader() -> LogFileReader {
+        let reader = LogFileReader()
+        reader.windowSize = 64 << 10
+        reader.sliceSize = 16 << 10
+        return reader
+    }
+
+    /// `count` numbered lines of about 17 bytes, different enough that a misplaced byte shows.
     func lines(_ count: Int) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(count * 40)
+        out.reserveCapacity(count * 20)
         for k in 0..<count { out += Array("line \(k) \(String(k &* 2_654_435_761 % 1_000_003, radix: 16))\n".utf8) }
         return out
     }
 
     @Test func aLargeFileIsReadByteForByte() throws {
-        let content = lines(200_000)
-        #expect(content.count > 3 * LogFileReader.sliceSize)
+        let content = lines(100_000)
+        let reader = reader()
+        #expect(content.count > 10 * reader.windowSize)
         append(dir.file("big.log"), bytes: content)
         var out: [UInt8] = []
         var calls = 0
-        let summary = try LogFileReader().read(path: dir.file("big.log")) {
+        let summary = try reader.read(path: dir.file("big.log")) {
             out += $0
             calls += 1
         }
         #expect(out == content)
         #expect(summary.fileBytes == Int64(content.count) && summary.deliveredBytes == Int64(content.count))
-        #expect(calls == (content.count + LogFileReader.sliceSize - 1) / LogFileReader.sliceSize)
+        #expect(calls == (content.count + reader.sliceSize - 1) / reader.sliceSize)
+        #expect(!summary.truncatedWhileRead)
     }
 
     @Test func aDescriptorIsReadFromItsOffset() throws {
@@ -89,12 +99,25 @@ import Testing
         append(dir.file("offset.log"), bytes: content)
         let fd = open(dir.file("offset.log"), O_RDONLY)
         defer { close(fd) }
-        let skip = 1_500_003
+        let skip = 100_003  // not on a page
         lseek(fd, off_t(skip), SEEK_SET)
         var out: [UInt8] = []
-        _ = try LogFileReader().read(descriptor: fd, name: "offset.log") { out += $0 }
+        _ = try reader().read(descriptor: fd, name: "offset.log") { out += $0 }
         #expect(out == Array(content[skip...]))
         #expect(lseek(fd, 0, SEEK_CUR) == off_t(content.count))
+    }
+
+    @Test func aFileThatGrowsWhileReadIsReadToItsNewEnd() throws {
+        let content = lines(100_000)
+        let more = lines(20_000)
+        let path = dir.file("growing.log")
+        append(path, bytes: content)
+        var out: [UInt8] = []
+        _ = try reader().read(path: path) { chunk in
+            if out.isEmpty { append(path, bytes: more) }
+            out += chunk
+        }
+        #expect(out == content + more)
     }
 
     @Test func aLargeGzipFileIsStillInflated() throws {
@@ -109,41 +132,68 @@ import Testing
         #expect(Int64(compressed.count) >= LogFileReader.mappingThreshold)
         append(dir.file("big.gz"), bytes: compressed)
         var out: [UInt8] = []
-        let summary = try LogFileReader().read(path: dir.file("big.gz")) { out += $0 }
+        let summary = try reader().read(path: dir.file("big.gz")) { out += $0 }
         #expect(summary.wasCompressed && summary.gzipError == nil)
         #expect(out == Array(text.utf8))
     }
 
-    /// Truncated to `cut` bytes once the first slice is delivered: the read ends at the cut (or
-    /// where it already was), with the file's own bytes only, and no SIGBUS.
-    func readTruncated(to cut: Int) throws -> (delivered: [UInt8], content: [UInt8]) {
-        let content = lines(300_000)
+    /// Truncated to `cut` bytes once the first slice is delivered (and copied): the read ends at
+    /// the cut (or where it already was), with the file's own bytes only, and no SIGBUS.
+    func readTruncated(to cut: Int) throws -> (delivered: [UInt8], content: [UInt8], summary: LogFileReader.Summary) {
+        let content = lines(100_000)
         let path = dir.file("cut-\(cut).log")
         append(path, bytes: content)
         var out: [UInt8] = []
-        _ = try LogFileReader().read(path: path) { chunk in
+        let summary = try reader().read(path: path) { chunk in
             // Copied first: bytes that were handed on and then cut away read as zeros.
             let first = out.isEmpty
             out += chunk
             if first { #expect(truncate(path, off_t(cut)) == 0) }
         }
-        return (out, content)
+        return (out, content, summary)
     }
 
     @Test func aFileTruncatedWhileMappedEndsWhereItWasCut() throws {
-        // Not on a page boundary: the rest of the page holding the new end reads as zeros.
-        let cut = 5 * LogFileReader.sliceSize / 2 + 100
-        let (out, content) = try readTruncated(to: cut)
+        // Mid-window and not on a page boundary: the rest of the page holding the new end reads
+        // as zeros, and the pages after it fault.
+        let cut = 5 * (16 << 10) / 2 + 100
+        let (out, content, summary) = try readTruncated(to: cut)
+        #expect(out == Array(content[0..<cut]))
+        #expect(!summary.truncatedWhileRead)
+    }
+
+    @Test func aFileTruncatedPastAWindowEndsWhereItWasCut() throws {
+        let cut = 3 * (64 << 10) + 5000
+        let (out, content, _) = try readTruncated(to: cut)
         #expect(out == Array(content[0..<cut]))
     }
 
     @Test func aFileTruncatedBelowWhatWasReadEndsThere() throws {
-        let (out, content) = try readTruncated(to: 1000)
-        #expect(out == Array(content[0..<LogFileReader.sliceSize]))
+        let (out, content, _) = try readTruncated(to: 1000)
+        #expect(out == Array(content[0..<(16 << 10)]))
     }
 
     @Test func aFileEmptiedWhileMappedEndsThere() throws {
-        let (out, content) = try readTruncated(to: 0)
-        #expect(out == Array(content[0..<LogFileReader.sliceSize]))
+        let (out, content, _) = try readTruncated(to: 0)
+        #expect(out == Array(content[0..<(16 << 10)]))
+    }
+
+    /// Cut while a slice handed on is still being read: the bytes past the cut read as zeros,
+    /// which the summary says, and the read stops there.
+    @Test func aCutUnderBytesBeingReadIsReported() throws {
+        let content = lines(100_000)
+        let path = dir.file("cut-under.log")
+        append(path, bytes: content)
+        let cut = 5000
+        var out: [UInt8] = []
+        let summary = try reader().read(path: path) { chunk in
+            if out.isEmpty { #expect(truncate(path, off_t(cut)) == 0) }
+            out += chunk
+        }
+        // Pages wholly past the cut fault; with 4 KiB pages the slice's last two do.
+        #expect(summary.truncatedWhileRead || sysconf(Int32(_SC_PAGESIZE)) > 8192)
+        #expect(out.count == 16 << 10)
+        #expect(Array(out[0..<cut]) == Array(content[0..<cut]))
+        #expect(out[cut...].allSatisfy { $0 == 0 })
     }
 }

@@ -199,7 +199,7 @@ public final class RouteMatcher: @unchecked Sendable {
             if !prefixRules.isEmpty {
                 prefixBytes.withUnsafeBufferPointer { bytes in
                     for (start, count, rule) in prefixRules where rule < best && path.count >= count {
-                        if Self.startsWith(path, bytes.baseAddress! + start, count) && satisfies(rule, request) {
+                        if Self.startsWith(path, bytes, start, count) && satisfies(rule, request) {
                             best = rule
                             break
                         }
@@ -313,10 +313,10 @@ public final class RouteMatcher: @unchecked Sendable {
     }
 
     @inline(__always)
-    private static func startsWith(_ path: UnsafeBufferPointer<UInt8>, _ prefix: UnsafePointer<UInt8>, _ count: Int)
-        -> Bool
-    {
-        for k in 0..<count where path[k] != prefix[k] { return false }
+    private static func startsWith(
+        _ path: UnsafeBufferPointer<UInt8>, _ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int
+    ) -> Bool {
+        for k in 0..<count where path[k] != bytes[start &+ k] { return false }
         return true
     }
 

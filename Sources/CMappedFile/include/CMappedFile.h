@@ -10,8 +10,9 @@
 // Reading a mapped page past a file's end raises SIGBUS, which would kill the process when a log
 // is truncated (copytruncate, an operator's `: > file`) while `report` reads it. A process-wide
 // SIGBUS handler, installed with the first window, puts a zero page where the missing page was
-// and notes the fault in the window, so the reader learns that the file shrank and stops there.
-// Faults outside every window go on to the handler that was installed before, or kill the
+// and notes where in the window it happened, so the reader learns that the file shrank and stops
+// there. Faults outside every window, and
+// SIGBUS sent by another process, go on to the handler that was installed before, or end the
 // process as they would have.
 
 typedef struct {
@@ -25,11 +26,13 @@ typedef struct {
 int cmapped_map(int fd, off_t offset, size_t length, cmapped_window *window);
 
 /// Reads one byte of every page of base[from..<to], so that a page the file no longer has
-/// faults now rather than while its lines are parsed. Returns cmapped_faulted afterwards.
-int cmapped_touch(const cmapped_window *window, size_t from, size_t to);
+/// faults now rather than while its lines are parsed. Returns cmapped_fault afterwards.
+long cmapped_touch(const cmapped_window *window, size_t from, size_t to);
 
-/// 1 once a read in the window found no file page behind it (the file was truncated).
-int cmapped_faulted(const cmapped_window *window);
+/// Where in the window the first page that had no file behind it begins (a multiple of the page
+/// size), or -1 when every read found its page. A fault is a truncation when the file is now no
+/// longer than that; otherwise the page could not be read (an I/O error) or the file grew again.
+long cmapped_fault(const cmapped_window *window);
 
 void cmapped_unmap(cmapped_window *window);
 
