@@ -106,6 +106,8 @@ let package = Package(
         .testTarget(
             name: "ReportingTests", dependencies: ["Reporting", "Aggregation", "AccessLogParser", "Configuration"]),
         .testTarget(name: "TailerTests", dependencies: ["Tailer", "AccessLogParser"]),
+        // SIGBUS scenarios that need a process of their own, run by TailerTests (built with the tests).
+        .executableTarget(name: "mapped-file-probe", dependencies: ["CMappedFile"], path: "Tests/MappedFileProbe"),
         .testTarget(
             name: "ConfigurationTests", dependencies: ["Configuration", "Aggregation", "AccessLogParser", "Kubernetes"]),
         .testTarget(

@@ -23,28 +23,45 @@ static uintptr_t page_size;
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
 static int install_error = 0;
 
-// Whatever would have happened without this handler. `fault`: raised by the kernel for an access.
+// Whatever would have happened without this handler. `fault`: raised by the kernel for an access
+// that runs again when the handler returns.
 static void pass_on(int signal_number, siginfo_t *info, void *context, int fault) {
-    if (previous.sa_handler == SIG_IGN && !fault) return;
     if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
-        // Back to the default and raised again, which takes effect when this handler returns: a
-        // fault cannot be ignored (the access would fault forever).
-        signal(SIGBUS, SIG_DFL);
-        raise(SIGBUS);
+        // A fault cannot be ignored, and is best left to happen again under the default action:
+        // the access faults once more and the core shows where. A signal that will not come again
+        // (sent by kill, or a memory error reported ahead of any access) is raised again if the
+        // default would have ended the process; it takes effect when this handler returns.
+        if (fault) {
+            signal(SIGBUS, SIG_DFL);
+        } else if (previous.sa_handler == SIG_DFL) {
+            signal(SIGBUS, SIG_DFL);
+            raise(SIGBUS);
+        }
         return;
     }
-    if (previous.sa_flags & SA_SIGINFO) {
-        previous.sa_sigaction(signal_number, info, context);
+    // The previous handler runs as the kernel would have run it: once only if it asked for that,
+    // and with its own mask added to the one in force.
+    struct sigaction handler = previous;
+    if (handler.sa_flags & SA_RESETHAND) signal(SIGBUS, SIG_DFL);
+    sigset_t mask;
+    pthread_sigmask(SIG_BLOCK, &handler.sa_mask, &mask);
+    if (handler.sa_flags & SA_SIGINFO) {
+        handler.sa_sigaction(signal_number, info, context);
     } else {
-        previous.sa_handler(signal_number);
+        handler.sa_handler(signal_number);
     }
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
 }
 
 static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
     int saved_errno = errno;
-    // si_code > 0: raised by the kernel for an access, whose address is si_addr. A SIGBUS that
+    // si_code > 0: raised by the kernel for an access, whose address is si_addr; except an
+    // action-optional memory error, reported for a page no access has reached yet. A SIGBUS that
     // another process sent (kill, sigqueue) has no address to look at.
     int fault = info != NULL && info->si_code > 0;
+#ifdef BUS_MCEERR_AO
+    if (fault && info->si_code == BUS_MCEERR_AO) fault = 0;
+#endif
     if (fault) {
         uintptr_t address = (uintptr_t)info->si_addr;
         for (int k = 0; k < SLOTS; k++) {
@@ -68,8 +85,8 @@ static void on_sigbus(int signal_number, siginfo_t *info, void *context) {
             return;  // the access runs again and reads zeros
         }
     }
-    errno = saved_errno;
     pass_on(signal_number, info, context, fault);
+    errno = saved_errno;
 }
 
 static void install(void) {

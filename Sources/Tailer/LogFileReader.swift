@@ -69,44 +69,37 @@ public final class LogFileReader {
         var inflater: GzipInflater?
         var decided = false
         var failed = false
-        do {
-            _ = try reader.readToEnd(fd, path: name) { chunk in
-                summary.fileBytes += Int64(chunk.count)
-                if !decided {
-                    decided = true
-                    // 1f 8b: the gzip magic. A first read shorter than 2 bytes is a tiny file,
-                    // which cannot be gzip anyway.
-                    if chunk.count >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b {
-                        summary.wasCompressed = true
-                        do throws(GzipReadError) {
-                            inflater = try GzipInflater(path: name, outputChunkSize: chunkSize)
-                        } catch {
-                            summary.gzipError = error
-                            failed = true
-                        }
-                    }
-                }
-                guard !failed else { return }
-                if let inflater {
+        try readChunks(fd, name: name) { chunk in
+            summary.fileBytes += Int64(chunk.count)
+            if !decided {
+                decided = true
+                // 1f 8b: the gzip magic. A first read shorter than 2 bytes is a tiny file,
+                // which cannot be gzip anyway.
+                if chunk.count >= 2 && chunk[0] == 0x1f && chunk[1] == 0x8b {
+                    summary.wasCompressed = true
                     do throws(GzipReadError) {
-                        try inflater.feed(UnsafeRawBufferPointer(chunk)) { decompressed in
-                            summary.deliveredBytes += Int64(decompressed.count)
-                            body(decompressed)
-                        }
+                        inflater = try GzipInflater(path: name, outputChunkSize: chunkSize)
                     } catch {
                         summary.gzipError = error
                         failed = true
                     }
-                } else {
-                    summary.deliveredBytes += Int64(chunk.count)
-                    body(chunk)
                 }
             }
-        } catch let error as SystemError {
-            throw error
-        } catch {
-            // readToEnd only throws SystemError (its body does not throw).
-            throw SystemError("read", path: name, errno: EIO)
+            guard !failed else { return }
+            if let inflater {
+                do throws(GzipReadError) {
+                    try inflater.feed(UnsafeRawBufferPointer(chunk)) { decompressed in
+                        summary.deliveredBytes += Int64(decompressed.count)
+                        body(decompressed)
+                    }
+                } catch {
+                    summary.gzipError = error
+                    failed = true
+                }
+            } else {
+                summary.deliveredBytes += Int64(chunk.count)
+                body(chunk)
+            }
         }
         if let inflater, !failed {
             do {
@@ -124,6 +117,9 @@ public final class LogFileReader {
     /// sure of (every page touched) before they are handed on; smaller in tests.
     var windowSize = 16 << 20
     var sliceSize = 1 << 20
+    /// Called with `cmapped_touch`'s answer after each slice is touched, before the file's size is
+    /// looked at again: lets tests change the file in that gap.
+    var afterTouch: ((Int) -> Void)?
 
     /// Reads a plain regular file from the descriptor's offset to its end through windows mapped
     /// one after another. Returns false, having read nothing, when the descriptor is not such a
@@ -141,6 +137,9 @@ public final class LogFileReader {
         var magic: (UInt8, UInt8) = (0, 0)
         if pread(fd, &magic, 2, off_t(start)) == 2 && magic == (0x1f, 0x8b) { return false }
         let page = Int64(sysconf(Int32(_SC_PAGESIZE)))
+        // A window that cannot hold a page past a mid-page start would never advance.
+        precondition(
+            Int64(windowSize) >= page && sliceSize > 0, "mapped read: window \(windowSize), slice \(sliceSize)")
         var position = start
         var size = Int64(status.st_size)
         var first = true
@@ -162,6 +161,7 @@ public final class LogFileReader {
                 // A page past the new end of a shrunk file faults (and reads as zeros); the bytes
                 // after the end in its last page read as zeros without one. Both are left out.
                 let fault = cmapped_touch(&window, from, to)
+                afterTouch?(fault)
                 let now = fstat(fd, &status) == 0 ? Int64(status.st_size) : windowStart + Int64(to)
                 var end = max(from, min(to, Int(now - windowStart)))
                 if fault >= 0 { end = min(end, max(from, fault)) }
@@ -172,9 +172,21 @@ public final class LogFileReader {
                     body(bytes)
                 }
                 position = windowStart + Int64(end)
+                // A fault below the one the touch met came while the bytes were handed on: some
+                // of them read as zeros. (The touch's own fault may lie below `from`, in the page
+                // a slice that began mid-page shares with the one before; that slice's bytes
+                // were read before the page was lost.)
                 let later = cmapped_fault(&window)
-                if later >= 0 && later < end {
-                    // Cut while its bytes were being handed on: some of them read as zeros.
+                if later >= 0 && later < end && (fault < 0 || later < fault) {
+                    if fstat(fd, &status) == 0 && Int64(status.st_size) > windowStart + Int64(later) {
+                        // The file still reaches the page: it could not be read, or was cut and grew
+                        // again; either way its bytes were handed on as zeros.
+                        throw SystemError(
+                            "read", path: name, errno: EIO,
+                            reason:
+                                "a page could not be read while its lines were (an I/O error); the lines before it are counted"
+                        )
+                    }
                     summary.truncatedWhileRead = true
                     break reading
                 }
@@ -202,12 +214,20 @@ public final class LogFileReader {
         _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) throws(SystemError) {
         _ = lseek(fd, off_t(position), SEEK_SET)
+        try readChunks(fd, name: name) { chunk in
+            summary.fileBytes += Int64(chunk.count)
+            summary.deliveredBytes += Int64(chunk.count)
+            body(chunk)
+        }
+    }
+
+    /// `ChunkReader.readToEnd` with its error typed: it throws only `SystemError`, since `body`
+    /// cannot throw.
+    private func readChunks(
+        _ fd: Int32, name: String, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) throws(SystemError) {
         do {
-            _ = try reader.readToEnd(fd, path: name) { chunk in
-                summary.fileBytes += Int64(chunk.count)
-                summary.deliveredBytes += Int64(chunk.count)
-                body(chunk)
-            }
+            _ = try reader.readToEnd(fd, path: name, body)
         } catch let error as SystemError {
             throw error
         } catch {

@@ -145,6 +145,13 @@ extension Tailer {
                 if let damage = summary.gzipError {
                     report(SystemError("gunzip", path: path, errno: EIO, reason: damage.message), for: input)
                 }
+                if summary.truncatedWhileRead {
+                    report(
+                        SystemError(
+                            "read", path: path, errno: EIO,
+                            reason: "truncated while it was read; the line the cut fell in may be counted as malformed"),
+                        for: input)
+                }
             } catch {
                 report(error, for: input)
             }

@@ -164,18 +164,93 @@ import Testing
 
     @Test func aFileTruncatedPastAWindowEndsWhereItWasCut() throws {
         let cut = 3 * (64 << 10) + 5000
-        let (out, content, _) = try readTruncated(to: cut)
+        let (out, content, summary) = try readTruncated(to: cut)
         #expect(out == Array(content[0..<cut]))
+        #expect(!summary.truncatedWhileRead)
     }
 
     @Test func aFileTruncatedBelowWhatWasReadEndsThere() throws {
-        let (out, content, _) = try readTruncated(to: 1000)
+        let (out, content, summary) = try readTruncated(to: 1000)
         #expect(out == Array(content[0..<(16 << 10)]))
+        #expect(!summary.truncatedWhileRead)
     }
 
     @Test func aFileEmptiedWhileMappedEndsThere() throws {
-        let (out, content, _) = try readTruncated(to: 0)
+        let (out, content, summary) = try readTruncated(to: 0)
         #expect(out == Array(content[0..<(16 << 10)]))
+        #expect(!summary.truncatedWhileRead)
+    }
+
+    /// A read that starts mid-page has slices that share a page with the one before. Cut at the
+    /// start of that page after the first slice, the second slice's touch faults below where it
+    /// begins: the bytes handed on before were the file's own, and no cut under them is reported.
+    @Test func aCutBelowAMidPageSliceStartIsNotTakenForACutUnderReadBytes() throws {
+        let content = lines(100_000)
+        let path = dir.file("mid-page.log")
+        append(path, bytes: content)
+        let fd = open(path, O_RDONLY)
+        defer { close(fd) }
+        let skip = 100
+        lseek(fd, off_t(skip), SEEK_SET)
+        let cut = 16 << 10  // the page holding the second slice's first byte, with 4 KiB pages
+        var out: [UInt8] = []
+        let summary = try reader().read(descriptor: fd, name: "mid-page.log") { chunk in
+            let first = out.isEmpty
+            out += chunk
+            if first { #expect(truncate(path, off_t(cut)) == 0) }
+        }
+        #expect(out == Array(content[skip..<(skip + (16 << 10))]))
+        #expect(!summary.truncatedWhileRead)
+    }
+
+    /// A page that faults though the file reaches it again by the time its size is looked at
+    /// (here: cut and written back at once) is read with read(2), from where the mapping stopped.
+    @Test func aFaultTheFileStillReachesIsReadAgainWithRead() throws {
+        let content = lines(100_000)
+        let path = dir.file("fault-then-read.log")
+        append(path, bytes: content)
+        let reader = reader()
+        let slice = reader.sliceSize
+        var restored = false
+        reader.afterTouch = { fault in
+            guard fault >= 0, !restored else { return }
+            restored = true
+            let fd = open(path, O_WRONLY)
+            defer { close(fd) }
+            let written = content[slice...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, off_t(slice)) }
+            #expect(written == content.count - slice)
+        }
+        var out: [UInt8] = []
+        let summary = try reader.read(path: path) { chunk in
+            let first = out.isEmpty
+            out += chunk
+            if first { #expect(truncate(path, off_t(slice)) == 0) }
+        }
+        #expect(restored)
+        #expect(out == content)
+        #expect(!summary.truncatedWhileRead)
+        #expect(summary.deliveredBytes == Int64(content.count))
+    }
+
+    /// A page lost under bytes being parsed, while the file still reaches it, is an error: those
+    /// bytes were handed on as zeros, and no truncation explains it.
+    @Test func aFaultUnderReadBytesTheFileStillReachesIsAnError() throws {
+        let content = lines(100_000)
+        let path = dir.file("fault-under.log")
+        append(path, bytes: content)
+        var calls = 0
+        #expect(throws: SystemError.self) {
+            _ = try reader().read(path: path) { chunk in
+                calls += 1
+                guard calls == 1 else { return }
+                #expect(truncate(path, 5000) == 0)
+                _ = chunk.reduce(0, &+)  // faults in the pages past the cut
+                let fd = open(path, O_WRONLY)
+                defer { close(fd) }
+                _ = content[5000...].withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 5000) }
+            }
+        }
+        #expect(calls == 1)
     }
 
     /// Cut while a slice handed on is still being read: the bytes past the cut read as zeros,
@@ -195,5 +270,61 @@ import Testing
         #expect(out.count == 16 << 10)
         #expect(Array(out[0..<cut]) == Array(content[0..<cut]))
         #expect(out[cut...].allSatisfy { $0 == 0 })
+    }
+}
+
+/// The SIGBUS handler passes on what is not its own as the previous action would have taken it,
+/// each scenario in a process of its own (`Tests/MappedFileProbe`).
+@Suite struct MappedFileSignalTests {
+    let dir = TemporaryDirectory()
+
+    /// The probe beside the test executable in the build directory.
+    static let probe: String = {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard count > 0 else { return ".build/debug/mapped-file-probe" }
+        let executable = String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return executable.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+            + "/mapped-file-probe"
+    }()
+
+    /// The probe's wait status for `scenario`.
+    func run(_ scenario: String) throws -> Int32 {
+        let path = dir.file("\(scenario).bin")
+        append(path, bytes: [UInt8](repeating: 0x61, count: 64 << 10))
+        var pid: pid_t = 0
+        let arguments = [Self.probe, scenario, path]
+        var argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let spawned = posix_spawn(&pid, Self.probe, nil, nil, &argv, environ)
+        try #require(spawned == 0, "spawning \(Self.probe): errno \(spawned)")
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status
+    }
+
+    func killedBySIGBUS(_ status: Int32) -> Bool { status & 0x7f == SIGBUS }
+    func exitCode(_ status: Int32) -> Int32? { status & 0x7f == 0 ? (status >> 8) & 0xff : nil }
+
+    @Test func aSentSIGBUSStillEndsTheProcessByDefault() throws {
+        #expect(killedBySIGBUS(try run("kill-default")))
+    }
+
+    @Test func aSentSIGBUSStillIgnoredIsIgnored() throws {
+        #expect(exitCode(try run("kill-ignored")) == 0)
+    }
+
+    @Test func aFaultOutsideEveryWindowStillEndsTheProcess() throws {
+        #expect(killedBySIGBUS(try run("fault-default")))
+        // A fault cannot be ignored: ignoring SIGBUS does not keep the process alive.
+        #expect(killedBySIGBUS(try run("fault-ignored")))
+    }
+
+    @Test func aPreviousHandlerRunsOnceWhenItAskedFor() throws {
+        #expect(exitCode(try run("kill-reset-hand")) == 10)
+    }
+
+    @Test func aPreviousHandlerRunsWithItsMask() throws {
+        #expect(exitCode(try run("kill-masked")) == 10)
     }
 }

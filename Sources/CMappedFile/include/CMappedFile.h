@@ -11,9 +11,9 @@
 // is truncated (copytruncate, an operator's `: > file`) while `report` reads it. A process-wide
 // SIGBUS handler, installed with the first window, puts a zero page where the missing page was
 // and notes where in the window it happened, so the reader learns that the file shrank and stops
-// there. Faults outside every window, and
-// SIGBUS sent by another process, go on to the handler that was installed before, or end the
-// process as they would have.
+// there. Faults outside every window, and SIGBUS sent by another process, go on to the handler
+// that was installed before, or end the process as they would have (a fault by faulting again
+// under the default action, so that the core shows the access).
 
 typedef struct {
     const uint8_t *base;
