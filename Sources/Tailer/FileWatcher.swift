@@ -298,21 +298,11 @@ final class FileWatcher {
         }
         let from = Int(offset - windowStart)
         let to = budget >= window.length - from ? window.length : from + budget
-        // Every page touched and the size looked at again before anything is handed on: a page
-        // past a new, shorter end faults (and reads as zeros), and the bytes after that end in
-        // its last page read as zeros without a fault. Both are left out.
-        let fault = cmapped_touch(&window, from, to)
-        var status = stat()
-        let size = fstat(descriptor, &status) == 0 ? Int64(status.st_size) : windowStart + Int64(to)
-        var end = Int(max(Int64(from), min(Int64(to), size - windowStart)))
-        var unreadable = false
-        if fault >= 0 {
-            end = min(end, max(from, fault))
-            unreadable = size > windowStart + Int64(fault)
-            if unreadable && end == from {
-                unmapWindow()
-                return nil
-            }
+        let slice = MappedSlice(&window, start: windowStart, from: from, to: to, descriptor: descriptor)
+        let end = slice.end
+        if slice.unreadable && end == from {
+            unmapWindow()
+            return nil
         }
         var outcome = ReadOutcome()
         var piece = from
@@ -323,23 +313,23 @@ final class FileWatcher {
             if !fingerprintIsComplete { updateFingerprint(chunkAt: offset, UnsafeRawBufferPointer(bytes)) }
             endedInPadding = consume(bytes, &outcome, deliver)
             piece += length
-            // Cut while these bytes were handed on (copytruncate while catching up)? Then those
-            // past the cut read as zeros: a fault below the touch's, or a size now short of them.
-            let later = cmapped_fault(&window)
-            let now = fstat(descriptor, &status) == 0 ? Int64(status.st_size) : Int64.max
-            if (later >= 0 && later < piece && (fault < 0 || later < fault)) || now < windowStart + Int64(piece) {
+            // Cut while these bytes were handed on (copytruncate during a catch-up)? Or a page
+            // failed under them? Either way some read as zeros: their line is read again.
+            let handedOn = slice.afterwards(
+                &window, start: windowStart, since: piece - length, upTo: piece, descriptor: descriptor)
+            if handedOn != .intact {
                 outcome.cutWhileRead = true
                 unmapWindow()
                 return outcome
             }
         }
-        if end < to || unreadable {
+        if end < to || slice.unreadable {
             // The end of what the file has now, or a page to read again with pread next turn.
-            outcome.reachedEnd = !unreadable
+            outcome.reachedEnd = !slice.unreadable
         } else if endedInPadding && end == to {
             skipHole(&outcome)
         }
-        if fault >= 0 || outcome.reachedEnd || offset >= windowStart + Int64(window.length) {
+        if slice.fault >= 0 || outcome.reachedEnd || offset >= windowStart + Int64(window.length) {
             // A window that faulted keeps its fault on record; the next one starts clean.
             unmapWindow()
         }

@@ -117,9 +117,8 @@ public final class LogFileReader {
     /// sure of (every page touched) before they are handed on; smaller in tests.
     var windowSize = 16 << 20
     var sliceSize = 1 << 20
-    /// Called with `cmapped_touch`'s answer after each slice is touched, before the file's size is
-    /// looked at again: lets tests change the file in that gap.
-    var afterTouch: ((Int) -> Void)?
+    /// Lets tests change the file around each slice's touch.
+    var hooks: MappedSliceHooks?
 
     /// Reads a plain regular file from the descriptor's offset to its end through windows mapped
     /// one after another. Returns false, having read nothing, when the descriptor is not such a
@@ -158,13 +157,8 @@ public final class LogFileReader {
             var from = Int(position - windowStart)
             while from < length {
                 let to = min(length, from + sliceSize)
-                // A page past the new end of a shrunk file faults (and reads as zeros); the bytes
-                // after the end in its last page read as zeros without one. Both are left out.
-                let fault = cmapped_touch(&window, from, to)
-                afterTouch?(fault)
-                let now = fstat(fd, &status) == 0 ? Int64(status.st_size) : windowStart + Int64(to)
-                var end = max(from, min(to, Int(now - windowStart)))
-                if fault >= 0 { end = min(end, max(from, fault)) }
+                let slice = MappedSlice(&window, start: windowStart, from: from, to: to, descriptor: fd, hooks: hooks)
+                let end = slice.end
                 if end > from {
                     let bytes = UnsafeBufferPointer(start: window.base + from, count: end - from)
                     summary.fileBytes += Int64(bytes.count)
@@ -172,28 +166,21 @@ public final class LogFileReader {
                     body(bytes)
                 }
                 position = windowStart + Int64(end)
-                // A fault below the one the touch met came while the bytes were handed on: some
-                // of them read as zeros. (The touch's own fault may lie below `from`, in the page
-                // a slice that began mid-page shares with the one before; that slice's bytes
-                // were read before the page was lost.)
-                let later = cmapped_fault(&window)
-                if later >= 0 && later < end && (fault < 0 || later < fault) {
-                    if fstat(fd, &status) == 0 && Int64(status.st_size) > windowStart + Int64(later) {
-                        // The file still reaches the page: it could not be read, or was cut and grew
-                        // again; either way its bytes were handed on as zeros.
-                        throw SystemError(
-                            "read", path: name, errno: EIO,
-                            reason:
-                                "a page could not be read while its lines were (an I/O error); the lines before it are counted"
-                        )
-                    }
+                switch slice.afterwards(&window, start: windowStart, since: from, upTo: end, descriptor: fd) {
+                case .intact: break
+                case .cut:
                     summary.truncatedWhileRead = true
                     break reading
+                case .failed:
+                    // Its bytes were handed on as zeros, and no truncation explains it.
+                    throw SystemError(
+                        "read", path: name, errno: EIO,
+                        reason:
+                            "a page could not be read while its lines were (an I/O error); the lines before it are counted"
+                    )
                 }
                 if end < to {
-                    // A page that faulted though the file still reaches it is no truncation
-                    // (an I/O error, or the file grew again at once): read(2) tells which.
-                    if fault >= 0 && now > windowStart + Int64(fault) {
+                    if slice.unreadable {
                         try readRest(fd, from: position, name: name, &summary, body)
                         return true
                     }
