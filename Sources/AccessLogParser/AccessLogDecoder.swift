@@ -85,18 +85,7 @@ public final class AccessLogDecoder {
     public func endOfFile<Sink: AccessRecordSink>(into sink: inout Sink) {
         if case .line(let bytes)? = framer.finish() {
             decodeLine(bytes, into: &sink)
-            lineEnd = fed
         }
-    }
-
-    /// Takes back the bytes fed since the last complete line, as if they had not been fed, and
-    /// returns how many there were: the reader is going back to read them again (the file was
-    /// cut while they were read, so they may be wrong). Partial container records stay.
-    public func withdrawUnfinishedLine() -> Int64 {
-        let count = fed - lineEnd
-        framer.reset()
-        fed = lineEnd
-        return count
     }
 
     /// Ends the input: decodes a last line that had no newline and settles unfinished partial records.

@@ -19,6 +19,9 @@ static struct {
 } slots[SLOTS];
 
 static struct sigaction previous;
+// Set once a previous handler installed with SA_RESETHAND has run: from then on the previous
+// action is the default, as the kernel would have left it, while this handler stays installed.
+static volatile sig_atomic_t previous_spent = 0;
 static uintptr_t page_size;
 static pthread_once_t installed = PTHREAD_ONCE_INIT;
 static int install_error = 0;
@@ -26,23 +29,30 @@ static int install_error = 0;
 // Whatever would have happened without this handler. `fault`: raised by the kernel for an access
 // that runs again when the handler returns.
 static void pass_on(int signal_number, siginfo_t *info, void *context, int fault) {
-    if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
+    int spent = __atomic_load_n(&previous_spent, __ATOMIC_ACQUIRE);
+    if (spent || previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
         // A fault cannot be ignored, and is best left to happen again under the default action:
         // the access faults once more and the core shows where. A signal that will not come again
         // (sent by kill, or a memory error reported ahead of any access) is raised again if the
         // default would have ended the process; it takes effect when this handler returns.
         if (fault) {
             signal(SIGBUS, SIG_DFL);
-        } else if (previous.sa_handler == SIG_DFL) {
+        } else if (spent || previous.sa_handler == SIG_DFL) {
             signal(SIGBUS, SIG_DFL);
             raise(SIGBUS);
         }
         return;
     }
     // The previous handler runs as the kernel would have run it: once only if it asked for that,
-    // and with its own mask added to the one in force.
+    // and with its own mask added to the one in force. Only the previous action goes back to the
+    // default: resetting SIGBUS itself would leave every mapped window unprotected from then on.
     struct sigaction handler = previous;
-    if (handler.sa_flags & SA_RESETHAND) signal(SIGBUS, SIG_DFL);
+    if (handler.sa_flags & SA_RESETHAND) {
+        if (__atomic_exchange_n(&previous_spent, 1, __ATOMIC_ACQ_REL)) {
+            pass_on(signal_number, info, context, fault);  // another thread ran it first
+            return;
+        }
+    }
     sigset_t mask;
     pthread_sigmask(SIG_BLOCK, &handler.sa_mask, &mask);
     if (handler.sa_flags & SA_SIGINFO) {

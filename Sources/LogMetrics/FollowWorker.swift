@@ -92,10 +92,6 @@ final class IngestEvents: TailerEvents {
         ingests[input]?.decoder.reset()
     }
 
-    func withdrawUnfinishedLine(_ input: InputID) -> Int64 {
-        ingests[input]?.decoder.withdrawUnfinishedLine() ?? 0
-    }
-
     func closed(_ input: InputID) {
         ingests[input]?.finish()
         ingests[input] = nil

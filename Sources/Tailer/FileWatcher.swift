@@ -1,6 +1,5 @@
 import CByteScan
 import CFileBirth
-import CMappedFile
 
 #if canImport(Glibc)
     import Glibc
@@ -67,14 +66,7 @@ final class FileWatcher {
         self.birth = birth >= 0 ? birth : nil
     }
 
-    /// While a large backlog is read: the part of the file mapped, from `windowStart`.
-    private var window = cmapped_window()
-    private var windowStart: Int64 = 0
-    /// Windows mapped so far (for tests).
-    private(set) var windowsMapped = 0
-
     deinit {
-        unmapWindow()
         closeDescriptor(descriptor)
     }
 
@@ -121,7 +113,6 @@ final class FileWatcher {
     /// Moves the read position without reading (start at tail, resume). `lineStart` says whether
     /// a line is known to start there.
     func seek(to position: Int64, lineStart: Bool) {
-        unmapWindow()
         offset = position
         atLineStart = lineStart
         if lineStart { lineStartOffset = position }
@@ -155,7 +146,6 @@ final class FileWatcher {
     /// Takes over another file's read position (a copy of it), so that reading goes on where
     /// the other stopped, in the same line.
     func continueReading(from other: FileWatcher) {
-        unmapWindow()
         offset = other.offset
         atLineStart = other.atLineStart
         lineStartOffset = other.lineStartOffset
@@ -202,9 +192,6 @@ final class FileWatcher {
         /// The last read found nothing more (end of file, or an empty FIFO).
         var reachedEnd = false
         var error: SystemError?
-        /// The file was cut while bytes of a mapped window were handed on, so some of them read
-        /// as zeros: the reader's unfinished line is to be taken back and read again.
-        var cutWhileRead = false
     }
 
     /// Reads up to `budget` bytes into `buffer`, handing each chunk to `deliver`.
@@ -221,9 +208,6 @@ final class FileWatcher {
     func read(
         into buffer: UnsafeMutableRawBufferPointer, budget: Int, deliver: (UnsafeBufferPointer<UInt8>) -> Void
     ) -> ReadOutcome {
-        if kind == .regular, let outcome = readMapped(budget: budget, pieces: buffer.count, deliver) {
-            return outcome
-        }
         var outcome = ReadOutcome()
         var remaining = budget
         let base = buffer.baseAddress!.assumingMemoryBound(to: UInt8.self)
@@ -257,96 +241,6 @@ final class FileWatcher {
             }
         }
         return outcome
-    }
-
-    /// A backlog at least this large is read through a mapped window instead of `pread`.
-    static let mappingBacklog: Int64 = 4 << 20
-    /// The bytes mapped at a time: the resident memory a backlog read adds, for as long as it lasts.
-    static let mappingWindow = 8 << 20
-    private static let pageSize = Int64(sysconf(Int32(_SC_PAGESIZE)))
-
-    /// Reads up to `budget` bytes of a large backlog straight from a mapped window, delivered in
-    /// pieces no longer than `pieces`. A catch-up (`--from head`, a restart behind a busy file)
-    /// is then read without the kernel copying every byte into the read buffer, which was a
-    /// quarter of a reader's time with the page cache colder than the CPU's caches.
-    ///
-    /// Returns nil, having read nothing, where `pread` is to be used: a backlog too small to be
-    /// worth a mapping, a file that cannot be mapped, or a page that could not be read although
-    /// the file still reaches it (then `pread` gives the bytes or the error).
-    ///
-    /// A truncation before the bytes are handed on ends the read at the cut, as `pread` would
-    /// (see `CMappedFile.h` for how the pages past it are survived). One that comes while they
-    /// are parsed, which copytruncate during a catch-up nearly always does, leaves zeros where
-    /// the rest of the piece was; it is caught after each piece (a new fault, or the size), and
-    /// ``ReadOutcome/cutWhileRead`` has the tailer take the unfinished line back to read it again.
-    private func readMapped(
-        budget: Int, pieces: Int, _ deliver: (UnsafeBufferPointer<UInt8>) -> Void
-    ) -> ReadOutcome? {
-        if window.base != nil && (offset < windowStart || offset >= windowStart + Int64(window.length)) {
-            unmapWindow()
-        }
-        if window.base == nil {
-            guard largestSize - offset >= Self.mappingBacklog else { return nil }
-            let start = offset - offset % Self.pageSize
-            let length = Int(min(Int64(Self.mappingWindow), largestSize - start))
-            guard cmapped_map(descriptor, off_t(start), length, &window) == 0 else {
-                window = cmapped_window()
-                return nil
-            }
-            windowStart = start
-            windowsMapped += 1
-        }
-        let from = Int(offset - windowStart)
-        let to = budget >= window.length - from ? window.length : from + budget
-        let slice = MappedSlice(&window, start: windowStart, from: from, to: to, descriptor: descriptor)
-        let end = slice.end
-        if slice.unreadable && end == from {
-            unmapWindow()
-            return nil
-        }
-        var outcome = ReadOutcome()
-        var piece = from
-        var endedInPadding = false
-        while piece < end {
-            let length = min(pieces, end - piece)
-            let bytes = UnsafeBufferPointer(start: window.base + piece, count: length)
-            if !fingerprintIsComplete { updateFingerprint(chunkAt: offset, UnsafeRawBufferPointer(bytes)) }
-            endedInPadding = consume(bytes, &outcome, deliver)
-            piece += length
-            // Cut while these bytes were handed on (copytruncate during a catch-up)? Or a page
-            // failed under them? Either way some read as zeros: their line is read again.
-            let handedOn = slice.afterwards(
-                &window, start: windowStart, since: piece - length, upTo: piece, descriptor: descriptor)
-            if handedOn != .intact {
-                outcome.cutWhileRead = true
-                unmapWindow()
-                return outcome
-            }
-        }
-        if end < to || slice.unreadable {
-            // The end of what the file has now, or a page to read again with pread next turn.
-            outcome.reachedEnd = !slice.unreadable
-        } else if endedInPadding && end == to {
-            skipHole(&outcome)
-        }
-        if slice.fault >= 0 || outcome.reachedEnd || offset >= windowStart + Int64(window.length) {
-            // A window that faulted keeps its fault on record; the next one starts clean.
-            unmapWindow()
-        }
-        return outcome
-    }
-
-    /// Goes back `count` bytes, to the start of a line, to read them again: they were handed
-    /// on as they were cut from under a mapped window (see ``ReadOutcome/cutWhileRead``).
-    func rollBack(by count: Int64) {
-        unmapWindow()
-        offset -= min(count, offset)
-        lineStartOffset = offset
-        atLineStart = true
-    }
-
-    private func unmapWindow() {
-        if window.base != nil { cmapped_unmap(&window) }
     }
 
     /// Keeps a provisional fingerprint in step with what is read, so that it always covers the

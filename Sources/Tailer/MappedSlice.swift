@@ -9,7 +9,8 @@ import CMappedFile
 #endif
 
 /// One slice of a mapped window made sure of before its bytes are handed on, and checked again
-/// after: the steps `report`'s reader and the tailer share (see `CMappedFile.h`).
+/// after (see `CMappedFile.h`): the steps of ``LogFileReader``'s mapped read, kept apart so that
+/// any reader of mapped windows takes the same ones.
 ///
 /// A page past the new end of a file that shrank faults, and reads as zeros; the bytes after that
 /// end in its last page read as zeros without a fault. Touching every page first and looking at the

@@ -252,11 +252,6 @@ extension Tailer {
             input.counters.bytesRead &+= UInt64(outcome.delivered)
             input.counters.linesRead &+= UInt64(outcome.lines)
             input.counters.skippedBytes &+= UInt64(outcome.skipped)
-            if outcome.cutWhileRead {
-                // The copy itself was cut: what it still holds is read by the file's own path.
-                copy.rollBack(by: events.withdrawUnfinishedLine(id))
-                return
-            }
             if let error = outcome.error {
                 report(error, for: input)
                 return

@@ -18,7 +18,6 @@ extension Tailer {
             consumed += outcome.consumed
             budget -= Int(outcome.consumed)
             account(outcome, to: input)
-            if outcome.cutWhileRead { takeBackCutLine(current, of: input) }
             if let error = outcome.error {
                 // EIO and the like: keep the file and try again at the next check.
                 report(error, for: input)
@@ -46,15 +45,6 @@ extension Tailer {
             }
         }
         return consumed
-    }
-
-    /// After a cut under bytes being handed on: their unfinished line goes back to be read again,
-    /// whole, when the truncation is handled (from copytruncate's copy) or by the next read.
-    /// Complete lines before it were read before the cut; the one that was being parsed when it
-    /// came may have been counted malformed.
-    func takeBackCutLine(_ file: FileWatcher, of input: FollowedInput) {
-        file.rollBack(by: events.withdrawUnfinishedLine(input.id))
-        input.needsCheck = true
     }
 
     private func newerFileHasData(_ input: FollowedInput) -> Bool {

@@ -49,8 +49,7 @@
 ///
 /// ## Memory
 /// One read buffer of ``TailerConfiguration/readBufferSize`` per tailer; per input a few hundred
-/// bytes of bookkeeping and one descriptor per open file. A file far behind is read through a
-/// mapped window instead (see `FileWatcher.readMapped`), whose pages are the page cache's.
+/// bytes of bookkeeping and one descriptor per open file.
 ///
 /// ## Threads
 /// A tailer belongs to one thread: create it, then call ``poll()`` or ``run(every:_:)`` and

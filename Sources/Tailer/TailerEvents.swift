@@ -2,7 +2,7 @@
 ///
 /// For each input the calls come in this order:
 ///
-///     opened (read | truncated | withdraw)* [endOfFile (rotated (read | truncated | withdraw)* endOfFile)*] closed?
+///     opened (read | truncated)* [endOfFile (rotated (read | truncated)* endOfFile)*] closed?
 ///
 /// - ``read(_:from:)`` hands over bytes in file order. A chunk can end in the middle of a line;
 ///   the next chunk of the same input continues it.
@@ -12,9 +12,6 @@
 /// - ``rotated(_:path:identity:)``: the input goes on with a newer file, from its first byte.
 /// - ``truncated(_:possiblyMissed:)``: the file was cut short (copytruncate); reading restarts
 ///   at its first byte. Any unfinished line held by the caller is cut and should be dropped.
-/// - ``withdrawUnfinishedLine(_:)``: the bytes delivered since the last complete line were cut
-///   from under the read (a large backlog is read from a mapped window) and are to be forgotten;
-///   they come again, whole, in later `read` calls.
 /// - ``closed(_:)``: the input is released (its file deleted, or gone with its directory); no
 ///   more events come for it. ``Tailer/close()`` releases inputs without this event.
 ///
@@ -52,12 +49,6 @@ public protocol TailerEvents: AnyObject {
     /// Something failed. Reported once per distinct error and input until the input succeeds
     /// again; `input` is nil for failures not tied to one input (a glob, the inotify set-up).
     func failed(_ input: InputID?, error: SystemError)
-
-    /// The bytes delivered since the last complete line may be wrong: the file was cut while
-    /// they were read from a mapped window. Forget them, as if they had not been delivered, and
-    /// say how many there were; the tailer reads them again (from copytruncate's copy, when
-    /// there is one). The default keeps them and returns 0.
-    func withdrawUnfinishedLine(_ input: InputID) -> Int64
 }
 
 extension TailerEvents {
@@ -68,5 +59,4 @@ extension TailerEvents {
     public func closed(_ input: InputID) {}
     public func released(_ input: InputID, path: String) {}
     public func failed(_ input: InputID?, error: SystemError) {}
-    public func withdrawUnfinishedLine(_ input: InputID) -> Int64 { 0 }
 }

@@ -118,35 +118,6 @@ import Testing
         }
     }
 
-    /// A reader that finds the bytes it handed on were cut from under it takes back the
-    /// unfinished line and feeds it again: it is decoded once, whole, and nothing before it moves.
-    @Test func aWithdrawnUnfinishedLineIsDecodedWholeWhenFedAgain() {
-        let decoder = AccessLogDecoder(configuration: ParserConfiguration())
-        var sink = CollectingSink()
-        func feed(_ text: String) {
-            Array(text.utf8).withUnsafeBufferPointer { decoder.feed($0, into: &sink) }
-        }
-        let head = String(good.prefix(300))
-        feed(good + "\n" + head + "garbage read as zeros")
-        #expect(decoder.withdrawUnfinishedLine() == Int64((head + "garbage read as zeros").utf8.count))
-        #expect(decoder.withdrawUnfinishedLine() == 0)
-        feed(good + "\n")
-        #expect(sink.records.count == 2)
-        #expect(decoder.counts.total == 2)
-        #expect(decoder.bytesSincePendingPartial == 0)
-    }
-
-    /// A last line settled at the end of a file is no longer unfinished: nothing of the old file
-    /// can be taken back once the next file is being read.
-    @Test func aLineSettledAtEndOfFileCannotBeWithdrawn() {
-        let decoder = AccessLogDecoder(configuration: ParserConfiguration())
-        var sink = CollectingSink()
-        Array(good.utf8).withUnsafeBufferPointer { decoder.feed($0, into: &sink) }
-        decoder.endOfFile(into: &sink)
-        #expect(sink.records.count == 1)
-        #expect(decoder.withdrawUnfinishedLine() == 0)
-    }
-
     @Test func criPartialNeverFollowedByFinal() {
         let cut = String(good.prefix(200))
         let (sink, decoder) = decode(criLine(good) + criLine(cut, tag: "P"))

@@ -16,12 +16,11 @@
 
 enum { handled = 10, wrong = 11 };
 
-// Exits `handled` when SIGBUS is back to the default inside the handler (SA_RESETHAND).
-static void reset_checker(int signal_number) {
+// Counts its runs (installed with SA_RESETHAND, so it should run once).
+static volatile sig_atomic_t reset_runs = 0;
+static void reset_counter(int signal_number) {
     (void)signal_number;
-    struct sigaction now;
-    sigaction(SIGBUS, NULL, &now);
-    _exit(now.sa_handler == SIG_DFL ? handled : wrong);
+    reset_runs += 1;
 }
 
 // Exits `handled` when SIGUSR1, which this handler's mask names, is blocked while it runs.
@@ -43,6 +42,18 @@ static int foreign_fault(const char *path) {
     const volatile unsigned char *bytes = mmap(NULL, (size_t)page * 2, PROT_READ, MAP_SHARED, fd, 0);
     if (bytes == MAP_FAILED || ftruncate(fd, 0) != 0) return 2;
     return bytes[page];
+}
+
+// Whether a window over FILE still survives FILE being cut to nothing under it.
+static int still_protected(const char *path) {
+    int fd = open(path, O_RDWR);
+    if (fd < 0) return 0;
+    long page = sysconf(_SC_PAGESIZE);
+    cmapped_window window;
+    if (cmapped_map(fd, 0, (size_t)page * 2, &window) != 0 || ftruncate(fd, 0) != 0) return 0;
+    long fault = cmapped_touch(&window, 0, (size_t)page * 2);
+    cmapped_unmap(&window);
+    return fault >= 0;
 }
 
 // Maps a window of FILE, so that the handler is installed.
@@ -69,8 +80,8 @@ int main(int argc, char **argv) {
         action.sa_handler = SIG_DFL;
     } else if (strcmp(scenario, "kill-ignored") == 0 || strcmp(scenario, "fault-ignored") == 0) {
         action.sa_handler = SIG_IGN;
-    } else if (strcmp(scenario, "kill-reset-hand") == 0) {
-        action.sa_handler = reset_checker;
+    } else if (strcmp(scenario, "kill-reset-hand") == 0 || strcmp(scenario, "kill-reset-hand-twice") == 0) {
+        action.sa_handler = reset_counter;
         action.sa_flags = SA_RESETHAND;
     } else if (strcmp(scenario, "kill-masked") == 0) {
         action.sa_sigaction = mask_checker;
@@ -83,5 +94,13 @@ int main(int argc, char **argv) {
     if (sigaction(SIGBUS, &action, NULL) != 0 || install(path) != 0) return 2;
     if (strncmp(scenario, "fault-", 6) == 0) return foreign_fault(path) == 2 ? 2 : 0;
     kill(getpid(), SIGBUS);
+    if (strcmp(scenario, "kill-reset-hand") == 0) {
+        // The previous handler ran once, and the windows are still looked after.
+        return reset_runs == 1 && still_protected(path) ? handled : wrong;
+    }
+    if (strcmp(scenario, "kill-reset-hand-twice") == 0) {
+        kill(getpid(), SIGBUS);  // the previous action is now the default: this one ends the process
+        return wrong;
+    }
     return 0;
 }

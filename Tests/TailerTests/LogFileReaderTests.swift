@@ -323,8 +323,11 @@ import Testing
         #expect(killedBySIGBUS(try run("fault-ignored")))
     }
 
+    /// `SA_RESETHAND`: the previous handler runs once, the next `SIGBUS` meets the default
+    /// action, and mapped windows stay protected throughout.
     @Test func aPreviousHandlerRunsOnceWhenItAskedFor() throws {
         #expect(exitCode(try run("kill-reset-hand")) == 10)
+        #expect(killedBySIGBUS(try run("kill-reset-hand-twice")))
     }
 
     @Test func aPreviousHandlerRunsWithItsMask() throws {

@@ -123,22 +123,9 @@ final class Recorder: TailerEvents {
     var paths: [InputID: String] = [:]
     var largestChunk = 0
 
-    /// Called before each chunk is copied, with the bytes the input has delivered so far.
-    var beforeRead: ((InputID, Int) -> Void)?
-    private(set) var withdrawn = 0
-
     func read(_ chunk: UnsafeBufferPointer<UInt8>, from input: InputID) {
-        beforeRead?(input, bytes[input]?.count ?? 0)
         bytes[input, default: []].append(contentsOf: chunk)
         largestChunk = max(largestChunk, chunk.count)
-    }
-
-    func withdrawUnfinishedLine(_ input: InputID) -> Int64 {
-        guard let stream = bytes[input] else { return 0 }
-        let keep = stream.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
-        bytes[input] = Array(stream[..<keep])
-        withdrawn += stream.count - keep
-        return Int64(stream.count - keep)
     }
 
     func opened(_ input: InputID, path: String, identity: FileIdentity, labels: [String: String]) {

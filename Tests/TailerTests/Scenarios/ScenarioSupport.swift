@@ -134,12 +134,6 @@ final class LineLedger: TailerEvents {
 
     func rotated(_ input: InputID, path: String, identity: FileIdentity) { rotations += 1 }
 
-    func withdrawUnfinishedLine(_ input: InputID) -> Int64 {
-        let count = carry[input]?.count ?? 0
-        carry[input] = []
-        return Int64(count)
-    }
-
     func truncated(_ input: InputID, possiblyMissed: UInt64) {
         truncations += 1
         self.possiblyMissed += possiblyMissed
