@@ -18,15 +18,16 @@ public final class PipelineWorkload {
     ///   Envoy's `route_name`.
     /// - Parameter enrichment: with a lookup, the families carry labels from it (see
     ///   ``SyntheticPods/families()``), and the input is a gateway's pod log.
+    /// - Parameter limits: the cardinality caps (the defaults keep a family to 10 000 series).
     public init(
         _ buffer: CorpusBuffer, chunkSize: Int = 256 * 1024, rules: [RouteRule] = [],
-        enrichment: (any MetadataLookup)? = nil
+        enrichment: (any MetadataLookup)? = nil, limits: Limits = Limits()
     ) throws {
         self.buffer = buffer
         self.chunkSize = chunkSize
         let schema = try MetricsSchema(
             families: enrichment == nil ? MetricsSchema.defaultFamilies() : SyntheticPods.families(),
-            classification: Classification(rules: rules))
+            limits: limits, classification: Classification(rules: rules))
         pipeline = Pipeline(schema: schema, shards: 1, enrichment: enrichment)
         shard = pipeline.shards[0]
         decoder = AccessLogDecoder(configuration: ParserConfiguration(wantedFields: schema.wantedFields))

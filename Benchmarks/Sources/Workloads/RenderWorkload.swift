@@ -20,10 +20,13 @@ public final class RenderWorkload {
     public private(set) var compressedBytes = 0
 
     /// Ingests the whole corpus first; renders then see every series.
-    public init(_ buffer: CorpusBuffer, format: ExpositionFormat = .text, gzip: Bool = false) throws {
+    public init(
+        _ buffer: CorpusBuffer, format: ExpositionFormat = .text, gzip: Bool = false,
+        limits: Limits = Limits()
+    ) throws {
         self.format = format
         self.gzip = gzip
-        pipeline = try PipelineWorkload(buffer)
+        pipeline = try PipelineWorkload(buffer, limits: limits)
         pipeline.feedAll()
         let snapshot = pipeline.snapshot()
         seriesCount = snapshot.families.reduce(0) { $0 + $1.seriesCount }

@@ -54,14 +54,19 @@ public enum RouteRules {
             let service = "svc\(k / 4)"
             switch k % 8 {
             case 0: rules.append(.init(name: "\(service)_items", path: .template("/api/v2/\(service)/{id}/items")))
-            case 1: rules.append(.init(name: "\(service)_get", methods: ["GET"], path: .template("/api/v2/\(service)/{id}")))
+            case 1:
+                rules.append(
+                    .init(name: "\(service)_get", methods: ["GET"], path: .template("/api/v2/\(service)/{id}")))
             case 2: rules.append(.init(name: "\(service)_list", path: .exact("/api/v2/\(service)")))
             case 3:
                 rules.append(
-                    .init(name: "\(service)_tenant", path: .template("/t/{tenant}/\(service)/{id}"), authority: "*.internal"))
+                    .init(
+                        name: "\(service)_tenant", path: .template("/t/{tenant}/\(service)/{id}"),
+                        authority: "*.internal"))
             case 4: rules.append(.init(name: "\(service)_files", path: .template("/files/\(service)/{path...}")))
             case 5: rules.append(.init(name: "\(service)_legacy", path: .prefix("/legacy/\(service)/")))
-            case 6 where k % 32 == 6: rules.append(.init(name: "\(service)_re", path: .regex("^/rx/\(service)/[0-9]+$")))
+            case 6 where k % 32 == 6:
+                rules.append(.init(name: "\(service)_re", path: .regex("^/rx/\(service)/[0-9]+$")))
             default: rules.append(.init(name: "\(service)_v3", path: .template("/api/v3/\(service)/{id}")))
             }
             k += 1
