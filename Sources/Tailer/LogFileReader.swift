@@ -166,7 +166,7 @@ public final class LogFileReader {
                     body(bytes)
                 }
                 position = windowStart + Int64(end)
-                switch slice.afterwards(&window, start: windowStart, since: from, upTo: end, descriptor: fd) {
+                switch slice.afterwards(&window, upTo: end) {
                 case .intact: break
                 case .cut:
                     summary.truncatedWhileRead = true

@@ -17,6 +17,10 @@ import CMappedFile
 /// size again finds both before anything is delivered. A cut while the bytes are parsed cannot be
 /// prevented, only found afterwards, by a fault below the touch's or a size below what was handed on.
 struct MappedSlice {
+    /// The file offset the window maps from, the file, and where the slice begins in the window.
+    let start: Int64
+    let descriptor: Int32
+    let from: Int
     /// Where in the window the first page that had no file behind it begins, or -1.
     let fault: Int
     /// Where the file's own bytes end: `from..<end` may be handed on.
@@ -31,6 +35,9 @@ struct MappedSlice {
         _ window: inout cmapped_window, start: Int64, from: Int, to: Int, descriptor: Int32,
         hooks: MappedSliceHooks? = nil
     ) {
+        self.start = start
+        self.descriptor = descriptor
+        self.from = from
         hooks?.beforeTouch?(from)
         fault = cmapped_touch(&window, from, to)
         hooks?.afterTouch?(fault)
@@ -50,14 +57,11 @@ struct MappedSlice {
         case failed
     }
 
-    /// Looks again once `since..<upTo` (within `from..<end`) has been handed on; the bytes before
-    /// `since` were looked at already. A fault below `upTo` is new (the touch's own is at `end` or
-    /// past it, or below `from` in the page a slice that began mid-page shares with the one
-    /// before, and then nothing of the slice is handed on).
-    func afterwards(
-        _ window: inout cmapped_window, start: Int64, since: Int, upTo: Int, descriptor: Int32
-    ) -> Afterwards {
-        guard upTo > since else { return .intact }
+    /// Looks again once `from..<upTo` (at most `end`) has been handed on. A fault below `upTo` is
+    /// new (the touch's own is at `end` or past it, or below `from` in the page a slice that began
+    /// mid-page shares with the one before, and then nothing of the slice is handed on).
+    func afterwards(_ window: inout cmapped_window, upTo: Int) -> Afterwards {
+        guard upTo > from else { return .intact }
         let later = cmapped_fault(&window)
         let size = Self.size(descriptor) ?? Int64.max
         if later >= 0 && later < upTo {
