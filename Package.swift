@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "Reporting", dependencies: ["AccessLogParser", "Aggregation", "Exposition", "Histograms"]),
         .target(name: "CFileBirth"),
         .target(name: "CMappedFile"),
+        .target(name: "CSignalRelay"),
         .target(
             name: "Tailer", dependencies: ["AccessLogParser", "CByteScan", "CZlib", "CFileBirth", "CMappedFile"],
             swiftSettings: hotPathSettings),
@@ -90,7 +91,7 @@ let package = Package(
             name: "LogMetrics",
             dependencies: [
                 "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
-                "HTTPClient", "Kubernetes", "Reporting", "ScrapeServer", "Tailer",
+                "HTTPClient", "Kubernetes", "Reporting", "ScrapeServer", "Tailer", "CSignalRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

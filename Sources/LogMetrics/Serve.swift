@@ -275,12 +275,17 @@ struct Serve: AsyncParsableCommand {
         for reader in readers { reader.start() }
         checkpointer?.start()
         checkpointer?.requestCheckpoint(wait: 10)
-        let bound = try await server.start()
-        log("logmetrics: serving metrics on \(scheme)://\(address.display(port: bound.port ?? address.port))/metrics")
+        // Caught before the readiness line: whoever waits for it may send SIGHUP at once.
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
         let hangups = SignalWatcher(signals: [SIGHUP]) { [input] in
             Self.reload(input, current, reloads)
         }
+        defer {
+            signals.cancel()
+            hangups.cancel()
+        }
+        let bound = try await server.start()
+        log("logmetrics: serving metrics on \(scheme)://\(address.display(port: bound.port ?? address.port))/metrics")
         let maintenance = Maintenance(
             current: current, stop: stop, checkpointer: checkpointer,
             checkpointInterval: Double(checkpointIntervalSeconds), status: status)
@@ -288,8 +293,6 @@ struct Serve: AsyncParsableCommand {
         for export in exports { export.start() }
         await stop.wait()
         pusher?.cancel()
-        signals.cancel()
-        hangups.cancel()
         checkpointer?.beginStopping()
         for worker in workers { worker.requestStop() }
         for reader in readers { reader.join() }
@@ -588,24 +591,5 @@ final class StopSignal: Sendable {
             }
             if resumeNow { continuation.resume() }
         }
-    }
-}
-
-/// Calls `handler` when one of `signals` arrives, instead of the default action.
-final class SignalWatcher {
-    private let sources: [any DispatchSourceSignal]
-
-    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
-        sources = signals.map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: handler)
-            source.resume()
-            return source
-        }
-    }
-
-    func cancel() {
-        for source in sources { source.cancel() }
     }
 }
