@@ -3,20 +3,26 @@
 
   Benchmarks/follow-cpu.py --bin PATH [--seconds 30]
 
-Two cases, each after a warm-up of a few seconds:
+Three cases, each after a warm-up of a few seconds:
   idle    1000 files that exist and do not change (a node's container logs between requests);
   busy    one file growing at 10,000 lines/s of real Envoy JSON (the recorded 1.40 run,
-          cycled), written in 100 appends a second.
+          cycled), written in 100 appends a second;
+  series  the same rate over 10,000 route names (each route always the same kind of request,
+          so one request series and one 20-bucket duration histogram per route; the size and
+          upstream-time histograms without labels), scraped every 15 s as Prometheus would.
 Prints CPU seconds per wall second (as % of one core) and the peak RSS of each.
 """
 import argparse
 import os
+import re
+import socket
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(os.path.dirname(HERE), "e2e", "fixtures", "envoy-1.40", "access.log")
@@ -37,19 +43,69 @@ def peak_rss_mib(pid):
     return 0
 
 
-def measure(binary, args, seconds, warmup, during=None):
-    proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0"] + args,
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def measure(binary, args, seconds, warmup, scrape_every=None):
+    """CPU % and peak RSS; with scrape_every, also the request series of the last scrape."""
+    port = free_port()
+    proc = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}"] + args,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def scrape():
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            return response.read().decode()
+
     try:
         time.sleep(warmup)
         start_cpu, start = cpu_seconds(proc.pid), time.monotonic()
-        time.sleep(seconds)
+        body = ""
+        while time.monotonic() - start < seconds:
+            if scrape_every is None:
+                time.sleep(seconds)
+                break
+            body = scrape()
+            time.sleep(min(scrape_every, max(0, seconds - (time.monotonic() - start))))
         used = cpu_seconds(proc.pid) - start_cpu
         wall = time.monotonic() - start
-        return used / wall * 100, peak_rss_mib(proc.pid)
+        if scrape_every is not None:
+            body = scrape()
+        series = sum(1 for line in body.splitlines() if line.startswith("logmetrics_http_requests_total{"))
+        return used / wall * 100, peak_rss_mib(proc.pid), series
     finally:
         proc.terminate()
         proc.wait()
+
+
+def follow(args, work, name, cycle, scrape_every, options=()):
+    """Measures serve following one file that grows at args.rate lines/s, cycling `cycle`."""
+    path = os.path.join(work, name)
+    open(path, "wb").close()
+    stop = threading.Event()
+
+    def write():
+        per_append = args.rate // 100
+        written = 0
+        start = time.monotonic()
+        with open(path, "ab") as f:
+            while not stop.is_set():
+                f.write(b"".join(cycle[(written + k) % len(cycle)] for k in range(per_append)))
+                f.flush()
+                written += per_append
+                ahead = written / args.rate - (time.monotonic() - start)
+                if ahead > 0:
+                    time.sleep(ahead)
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        return measure(args.bin, list(options) + [path], args.seconds, warmup=3, scrape_every=scrape_every)
+    finally:
+        stop.set()
+        writer.join()
 
 
 def main():
@@ -57,6 +113,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--rate", type=int, default=10000)
+    ap.add_argument("--routes", type=int, default=10000)
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="logmetrics-follow.")
     try:
@@ -66,32 +123,27 @@ def main():
         for k in range(1000):
             with open(os.path.join(idle, f"{k}.log"), "wb") as f:
                 f.writelines(lines[:5])
-        pct, rss = measure(args.bin, ["--from", "head", os.path.join(idle, "*.log")], args.seconds, warmup=5)
+        pct, rss, _ = measure(args.bin, ["--from", "head", os.path.join(idle, "*.log")], args.seconds, warmup=5)
         print(f"idle: 1000 files, {pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
 
-        busy = os.path.join(work, "busy.log")
-        open(busy, "wb").close()
-        stop = threading.Event()
-
-        def write():
-            per_append = args.rate // 100
-            written = 0
-            start = time.monotonic()
-            with open(busy, "ab") as f:
-                while not stop.is_set():
-                    f.write(b"".join(lines[(written + k) % len(lines)] for k in range(per_append)))
-                    f.flush()
-                    written += per_append
-                    ahead = written / args.rate - (time.monotonic() - start)
-                    if ahead > 0:
-                        time.sleep(ahead)
-
-        writer = threading.Thread(target=write, daemon=True)
-        writer.start()
-        pct, rss = measure(args.bin, [busy], args.seconds, warmup=3)
-        stop.set()
-        writer.join()
+        pct, rss, _ = follow(args, work, "busy.log", lines, scrape_every=None)
         print(f"busy: one file at {args.rate} lines/s, {pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
+
+        # Route r is always line r of the fixture (cycled) under its own route name.
+        named = re.compile(rb'"route_name":"[^"]*"')
+        many = [named.sub(b'"route_name":"r%d"' % r, lines[r % len(lines)], count=1) for r in range(args.routes)]
+        # The default caps (500 routes) would fold most of them into __overflow__.
+        config = os.path.join(work, "series.yaml")
+        with open(config, "w") as f:
+            f.write(f"limits: {{ max_series_per_family: {2 * args.routes}, "
+                    f"max_values_per_label: {{ route: {2 * args.routes} }} }}\n")
+            # A request counter and a 20-bucket duration histogram per route, as the render
+            # benchmark has; the size and upstream-time histograms by route would triple it.
+            f.write("labels:\n  families: { http_request_size_bytes: [], http_response_size_bytes: [], "
+                    "http_upstream_service_time_seconds: [] }\n")
+        pct, rss, series = follow(args, work, "series.log", many, scrape_every=15, options=["--config", config])
+        print(f"series: one file at {args.rate} lines/s over {args.routes} route names, {series} request series, "
+              f"{pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
