@@ -63,12 +63,12 @@ def measure(binary, args, seconds, warmup, scrape_every=None):
         time.sleep(warmup)
         start_cpu, start = cpu_seconds(proc.pid), time.monotonic()
         body = ""
-        while time.monotonic() - start < seconds:
-            if scrape_every is None:
-                time.sleep(seconds)
-                break
-            body = scrape()
-            time.sleep(min(scrape_every, max(0, seconds - (time.monotonic() - start))))
+        if scrape_every is None:
+            time.sleep(seconds)
+        else:
+            while (left := seconds - (time.monotonic() - start)) > 0:
+                body = scrape()
+                time.sleep(min(scrape_every, left))
         used = cpu_seconds(proc.pid) - start_cpu
         wall = time.monotonic() - start
         if scrape_every is not None:

@@ -2,7 +2,6 @@ import AccessLogParser
 import Aggregation
 import ArgumentParser
 import Checkpoint
-import Dispatch
 import Exposition
 import Foundation
 import NIOCore

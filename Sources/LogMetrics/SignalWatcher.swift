@@ -27,7 +27,8 @@ final class SignalRelay: Sendable {
         let handler: @Sendable () -> Void
     }
 
-    private let watchers = Mutex<(next: UInt64, byIdentifier: [UInt64: Watcher])>((0, [:]))
+    /// In the order they were added, which is the order they are called in.
+    private let watchers = Mutex<(next: UInt64, list: [(identifier: UInt64, watcher: Watcher)])>((0, []))
     private let descriptor: Int32
 
     private init() {
@@ -46,7 +47,7 @@ final class SignalRelay: Sendable {
     func add(signals: [Int32], handler: @escaping @Sendable () -> Void) -> UInt64 {
         let identifier = watchers.withLock { state in
             state.next += 1
-            state.byIdentifier[state.next] = Watcher(signals: signals, handler: handler)
+            state.list.append((state.next, Watcher(signals: signals, handler: handler)))
             return state.next
         }
         // The watcher is in place before the signal is caught, so none arrives to nobody.
@@ -61,7 +62,7 @@ final class SignalRelay: Sendable {
     }
 
     func remove(_ identifier: UInt64) {
-        _ = watchers.withLock { $0.byIdentifier.removeValue(forKey: identifier) }
+        watchers.withLock { $0.list.removeAll { $0.identifier == identifier } }
     }
 
     private func run() {
@@ -74,9 +75,7 @@ final class SignalRelay: Sendable {
                 let number = Int32(byte)
                 // Called outside the lock: a handler may add or remove watchers.
                 let handlers = watchers.withLock { state in
-                    state.byIdentifier.sorted { $0.key < $1.key }.compactMap {
-                        $0.value.signals.contains(number) ? $0.value.handler : nil
-                    }
+                    state.list.compactMap { $0.watcher.signals.contains(number) ? $0.watcher.handler : nil }
                 }
                 for handler in handlers { handler() }
             }
