@@ -62,6 +62,7 @@ let package = Package(
         .target(name: "CFileBirth"),
         .target(name: "CMappedFile"),
         .target(name: "CSignalRelay"),
+        .target(name: "CAllocator"),
         .target(
             name: "Tailer", dependencies: ["AccessLogParser", "CByteScan", "CZlib", "CFileBirth", "CMappedFile"],
             swiftSettings: hotPathSettings),
@@ -91,7 +92,7 @@ let package = Package(
             name: "LogMetrics",
             dependencies: [
                 "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
-                "HTTPClient", "Kubernetes", "Reporting", "ScrapeServer", "Tailer", "CSignalRelay",
+                "HTTPClient", "Kubernetes", "Reporting", "ScrapeServer", "Tailer", "CSignalRelay", "CAllocator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CAllocator
 
 @main
 struct LogMetrics: AsyncParsableCommand {
@@ -19,4 +20,10 @@ struct LogMetrics: AsyncParsableCommand {
         subcommands: [Serve.self, Report.self, Top.self, Explain.self, CheckConfig.self],
         defaultSubcommand: Serve.self
     )
+
+    static func main() async {
+        // glibc's default: large buffers mapped on their own and given back at free, always.
+        lm_allocator_fix_mmap_threshold(128 * 1024)
+        await main(nil)
+    }
 }

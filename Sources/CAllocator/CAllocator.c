@@ -1,0 +1,16 @@
+#include "CAllocator.h"
+
+#if defined(__linux__)
+#include <features.h>  // defines __GLIBC__ on glibc, not on musl
+#endif
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+void lm_allocator_fix_mmap_threshold(size_t bytes) {
+#if defined(__GLIBC__)
+    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+#else
+    (void)bytes;
+#endif
+}
