@@ -78,18 +78,17 @@ public enum SnapshotBuilder {
                         }
                     }
                     if !exemplars[family].isEmpty {
-                        let slots = store.exemplars
                         let perUnit = Double(schema.families[family].observationsPerUnit)
-                        for index in 0..<min(slots.capacity, exemplars[family].count) {
-                            let slot = slots.slots[index]
-                            guard slot.kind != .none else { continue }
+                        let slotCount = exemplars[family].count
+                        store.exemplars.forEachExemplar { index, slot, id in
+                            guard index < slotCount else { return }
                             if let existing = exemplars[family][index], let time = existing.timestamp,
                                 time >= slot.timestamp
                             {
-                                continue
+                                return
                             }
                             exemplars[family][index] = Exemplar(
-                                labels: LabelSet(names: [slot.kind.labelName], values: [slots.id(index)]),
+                                labels: LabelSet(names: [slot.kind.labelName], values: [id()]),
                                 value: Double(slot.value) / perUnit, timestamp: slot.timestamp)
                         }
                     }
