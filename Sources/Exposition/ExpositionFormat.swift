@@ -49,6 +49,31 @@ extension ExpositionFormat {
         }
     }
 
+    /// Appends series `range` of a family, with its metadata when the range starts at the first
+    /// series. Protobuf writes a family as one length-prefixed message, so it writes the whole
+    /// family for a range from 0 and nothing for the others.
+    public func write(_ family: MetricFamilySnapshot, series range: Range<Int>, into out: inout [UInt8]) {
+        switch self {
+        case .text: TextFormatWriter.write(family, series: range, into: &out)
+        case .openMetrics: OpenMetricsFormatWriter.write(family, series: range, into: &out)
+        case .protobuf: if range.lowerBound == 0 { ProtobufFormatWriter.write(family, into: &out) }
+        }
+    }
+
+    /// Consecutive series ranges that together cover `family`, each of about `lines` sample
+    /// lines (one range for protobuf), so a large family can be rendered in bounded pieces.
+    public func pieces(of family: MetricFamilySnapshot, lines: Int) -> [Range<Int>] {
+        let count = family.writableSeriesCount
+        guard self != .protobuf, count > 0 else { return [0..<count] }
+        let linesPerSeries: Int
+        switch family.values {
+        case .histograms(let columns): linesPerSeries = columns.bucketsPerSeries + 3
+        case .integers, .doubles: linesPerSeries = 2
+        }
+        let step = max(1, lines / linesPerSeries)
+        return stride(from: 0, to: count, by: step).map { $0..<min($0 + step, count) }
+    }
+
     /// Appends what closes an exposition: `# EOF` for OpenMetrics, nothing for the others.
     public func writeEnd(into out: inout [UInt8]) {
         if self == .openMetrics { OpenMetricsFormatWriter.writeEnd(into: &out) }

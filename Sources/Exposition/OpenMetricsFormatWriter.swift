@@ -29,10 +29,34 @@ public enum OpenMetricsFormatWriter {
 
     /// Appends one family's metadata and samples, without the final `# EOF`.
     public static func write(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
-        let count = family.writableSeriesCount
-        guard count > 0 else { return }
+        write(family, series: 0..<family.writableSeriesCount, into: &out)
+    }
+
+    /// Appends the samples of series `range` of a family, after its metadata when the range
+    /// starts at its first series: consecutive ranges write the whole family in pieces.
+    public static func write(_ family: MetricFamilySnapshot, series range: Range<Int>, into out: inout [UInt8]) {
+        let range = range.clamped(to: 0..<family.writableSeriesCount)
+        guard !range.isEmpty else { return }
         let type = family.writtenType
         let name = Array(family.name.utf8)
+        if range.lowerBound == 0 { writeHeader(family, name: name, type: type, into: &out) }
+        switch family.values {
+        case .integers(let values):
+            writeScalars(family, type: type, name: name, series: range, into: &out) { k, out in
+                NumberFormatting.appendInteger(values[k], to: &out)
+            }
+        case .doubles(let values):
+            writeScalars(family, type: type, name: name, series: range, into: &out) { k, out in
+                TextFormatWriter.appendValue(values[k], to: &out)
+            }
+        case .histograms(let columns):
+            writeHistograms(family, name: name, columns: columns, series: range, into: &out)
+        }
+    }
+
+    private static func writeHeader(
+        _ family: MetricFamilySnapshot, name: [UInt8], type: MetricType, into out: inout [UInt8]
+    ) {
         if !family.help.isEmpty {
             out.append(contentsOf: "# HELP ".utf8)
             out.append(contentsOf: name)
@@ -52,18 +76,6 @@ public enum OpenMetricsFormatWriter {
             out.append(contentsOf: unit.utf8)
             out.append(0x0A)
         }
-        switch family.values {
-        case .integers(let values):
-            writeScalars(family, type: type, name: name, count: count, into: &out) { k, out in
-                NumberFormatting.appendInteger(values[k], to: &out)
-            }
-        case .doubles(let values):
-            writeScalars(family, type: type, name: name, count: count, into: &out) { k, out in
-                TextFormatWriter.appendValue(values[k], to: &out)
-            }
-        case .histograms(let columns):
-            writeHistograms(family, name: name, columns: columns, count: count, into: &out)
-        }
     }
 
     /// Appends the `# EOF` line that closes an exposition.
@@ -74,9 +86,10 @@ public enum OpenMetricsFormatWriter {
     // MARK: - Samples
 
     private static func writeScalars(
-        _ family: MetricFamilySnapshot, type: MetricType, name: [UInt8], count: Int, into out: inout [UInt8],
-        value appendValue: (Int, inout [UInt8]) -> Void
+        _ family: MetricFamilySnapshot, type: MetricType, name: [UInt8], series range: Range<Int>,
+        into out: inout [UInt8], value appendValue: (Int, inout [UInt8]) -> Void
     ) {
+        let count = range.count
         let isCounter = type == .counter
         let sampleName = isCounter ? name + Array("_total".utf8) : name
         let createdName = name + Array("_created".utf8)
@@ -85,7 +98,7 @@ public enum OpenMetricsFormatWriter {
         SampleLine.reserve(
             series: count, bytesPerSeries: linesPerSeries * (createdName.count + 24), labels: family.labels,
             linesPerSeries: linesPerSeries, into: &out)
-        for k in 0..<count {
+        for k in range {
             let escaped = family.labels[k].escaped
             SampleLine.appendStart(sampleName, escaped, into: &out)
             appendValue(k, &out)
@@ -100,21 +113,23 @@ public enum OpenMetricsFormatWriter {
     }
 
     private static func writeHistograms(
-        _ family: MetricFamilySnapshot, name: [UInt8], columns: HistogramColumns, count: Int,
+        _ family: MetricFamilySnapshot, name: [UInt8], columns: HistogramColumns, series range: Range<Int>,
         into out: inout [UInt8]
     ) {
+        let count = range.count
         let width = columns.bucketsPerSeries
         let bucketStart = name + Array("_bucket{".utf8)
         let sumName = name + Array("_sum".utf8)
         let countName = name + Array("_count".utf8)
         let createdName = name + Array("_created".utf8)
         let leSuffixes = SampleLine.leSuffixes(columns.bounds.openMetricsLabels)
-        var placement = BucketExemplarPlacement(family.exemplars, columns: columns, seriesCount: count)
+        var placement = BucketExemplarPlacement(
+            family.exemplars, columns: columns, seriesCount: family.writableSeriesCount)
         SampleLine.reserve(
             series: count, bytesPerSeries: width * (bucketStart.count + 24) + 3 * (createdName.count + 24),
             labels: family.labels, linesPerSeries: width + 3, into: &out)
         columns.bucketCounts.withUnsafeBufferPointer { counts in
-            for k in 0..<count {
+            for k in range {
                 let escaped = family.labels[k].escaped
                 let base = k * width
                 placement.select(series: k)

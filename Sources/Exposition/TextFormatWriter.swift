@@ -20,11 +20,42 @@ public enum TextFormatWriter {
 
     /// Appends one family: `# HELP` (when there is help text), `# TYPE`, then its samples.
     public static func write(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
-        let count = family.writableSeriesCount
-        guard count > 0 else { return }
+        write(family, series: 0..<family.writableSeriesCount, into: &out)
+    }
+
+    /// Appends the samples of series `range` of a family, after its `# HELP` and `# TYPE` when
+    /// the range starts at its first series: consecutive ranges write the whole family in pieces.
+    public static func write(_ family: MetricFamilySnapshot, series range: Range<Int>, into out: inout [UInt8]) {
+        let range = range.clamped(to: 0..<family.writableSeriesCount)
+        guard !range.isEmpty else { return }
+        let count = range.count
         let type = family.writtenType
         var name = Array(family.name.utf8)
         if type == .counter { name.append(contentsOf: "_total".utf8) }
+        if range.lowerBound == 0 { writeHeader(family, name: name, type: type, into: &out) }
+        switch family.values {
+        case .integers(let values):
+            SampleLine.reserve(series: count, bytesPerSeries: name.count + 16, labels: family.labels, into: &out)
+            for k in range {
+                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
+                NumberFormatting.appendInteger(values[k], to: &out)
+                out.append(0x0A)
+            }
+        case .doubles(let values):
+            SampleLine.reserve(series: count, bytesPerSeries: name.count + 20, labels: family.labels, into: &out)
+            for k in range {
+                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
+                appendValue(values[k], to: &out)
+                out.append(0x0A)
+            }
+        case .histograms(let columns):
+            writeHistograms(name, family.labels, columns, series: range, into: &out)
+        }
+    }
+
+    private static func writeHeader(
+        _ family: MetricFamilySnapshot, name: [UInt8], type: MetricType, into out: inout [UInt8]
+    ) {
         if !family.help.isEmpty {
             out.append(contentsOf: "# HELP ".utf8)
             out.append(contentsOf: name)
@@ -37,29 +68,13 @@ public enum TextFormatWriter {
         out.append(UInt8(ascii: " "))
         out.append(contentsOf: (type == .unknown ? "untyped" : type.rawValue).utf8)
         out.append(0x0A)
-        switch family.values {
-        case .integers(let values):
-            SampleLine.reserve(series: count, bytesPerSeries: name.count + 16, labels: family.labels, into: &out)
-            for k in 0..<count {
-                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
-                NumberFormatting.appendInteger(values[k], to: &out)
-                out.append(0x0A)
-            }
-        case .doubles(let values):
-            SampleLine.reserve(series: count, bytesPerSeries: name.count + 20, labels: family.labels, into: &out)
-            for k in 0..<count {
-                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
-                appendValue(values[k], to: &out)
-                out.append(0x0A)
-            }
-        case .histograms(let columns):
-            writeHistograms(name, family.labels, columns, count: count, into: &out)
-        }
     }
 
     static func writeHistograms(
-        _ name: [UInt8], _ labels: [LabelSet], _ columns: HistogramColumns, count: Int, into out: inout [UInt8]
+        _ name: [UInt8], _ labels: [LabelSet], _ columns: HistogramColumns, series range: Range<Int>,
+        into out: inout [UInt8]
     ) {
+        let count = range.count
         let width = columns.bucketsPerSeries
         let bucketStart = name + Array("_bucket{".utf8)
         let sumName = name + Array("_sum".utf8)
@@ -70,7 +85,7 @@ public enum TextFormatWriter {
             series: count, bytesPerSeries: width * (bucketStart.count + 24) + 2 * (countName.count + 24),
             labels: labels, linesPerSeries: width + 2, into: &out)
         columns.bucketCounts.withUnsafeBufferPointer { counts in
-            for k in 0..<count {
+            for k in range {
                 let escaped = labels[k].escaped
                 let base = k * width
                 var cumulative: UInt64 = 0
