@@ -436,7 +436,7 @@ final class Maintenance: Reader, @unchecked Sendable {
             sinceExpiry += 0.1
             sinceCheckpoint += 0.1
             sinceReading += 0.1
-            if let status, sinceReading >= 5 {
+            if let status, sinceReading >= StatusPage.sampleInterval {
                 sinceReading = 0
                 status.sample()
             }

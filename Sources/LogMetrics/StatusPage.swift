@@ -10,6 +10,8 @@ import Synchronization
 /// and CSS, no script, so that it renders anywhere (and in a test's headless browser).
 final class StatusPage: Sendable {
     static let window = 300.0
+    /// The window then reaches back at most this much further, and says so.
+    static let sampleInterval = 10.0
     private let started = Date()
     private let readings = Mutex(SlidingTable(window: StatusPage.window))
     let current: Current
@@ -29,8 +31,8 @@ final class StatusPage: Sendable {
         sample()
     }
 
-    /// Takes a reading for the window; every few seconds, from the maintenance thread (never
-    /// from a request, so that requests cannot grow what is kept).
+    /// Takes a reading for the window; every ``sampleInterval``, from the maintenance thread
+    /// (never from a request, so that requests cannot grow what is kept).
     func sample() {
         let now = current.get
         let table = RouteTable.table(
