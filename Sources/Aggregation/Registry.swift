@@ -65,7 +65,12 @@ public final class Registry: Sendable {
         var table: SeriesKeyTable
         var labels: [LabelSet] = []
         var created: [Double] = []
-        var keys: [SeriesKey] = []
+        /// The key of each identifier, `width` interned values apiece: flat, since a `SeriesKey`
+        /// has room for 32 and a family's keys are a few values wide.
+        var keyIDs: [UInt32] = []
+        let width: Int
+        /// The family's label names, one array all its label sets share.
+        let labelNames: [String]
         /// Whether each identifier is a series; expired ones are free for reuse.
         var live: [Bool] = []
         var free: [UInt32] = []
@@ -75,9 +80,22 @@ public final class Registry: Sendable {
         /// Series refused because the family was at its cap.
         var refused: UInt64 = 0
 
-        init(width: Int, cap: Int) {
+        init(width: Int, cap: Int, labelNames: [String]) {
             self.table = SeriesKeyTable(width: width)
+            self.width = width
             self.cap = cap
+            self.labelNames = labelNames
+        }
+
+        func key(_ id: Int) -> SeriesKey {
+            var key = SeriesKey(count: width)
+            for k in 0..<width { key.ids[k] = keyIDs[id * width + k] }
+            return key
+        }
+
+        func setKey(_ id: Int, _ key: SeriesKey) {
+            if keyIDs.count < (id + 1) * width { keyIDs += repeatElement(0, count: (id + 1) * width - keyIDs.count) }
+            for k in 0..<width { keyIDs[id * width + k] = k < key.count ? key.ids[k] : 0 }
         }
     }
 
@@ -122,7 +140,9 @@ public final class Registry: Sendable {
             dimensions.append(dimension)
         }
         let families = schema.families.indices.map {
-            FamilySeries(width: schema.familyDimensions[$0].count, cap: schema.limits.maxSeriesPerFamily)
+            FamilySeries(
+                width: schema.familyDimensions[$0].count, cap: schema.limits.maxSeriesPerFamily,
+                labelNames: schema.families[$0].labels.map(\.name))
         }
         state = Mutex(State(dimensions: dimensions, families: families))
     }
@@ -166,25 +186,24 @@ public final class Registry: Sendable {
                 hash = key.hashValue64
                 if let id = series.table.find(key, hash: hash) { return id }
             }
-            let definition = schema.families[family]
             let dims = schema.familyDimensions[family]
             var values: [String] = []
             for k in 0..<key.count {
                 values.append(state.dimensions[dims[k]].values[Int(key.ids[k])])
             }
-            let labels = LabelSet(names: definition.labels.map(\.name), values: values)
+            let labels = LabelSet(names: series.labelNames, values: values)
             let id: UInt32
             if let reused = series.free.popLast() {
                 id = reused
                 series.labels[Int(id)] = labels
                 series.created[Int(id)] = now
-                series.keys[Int(id)] = key
+                series.setKey(Int(id), key)
                 series.live[Int(id)] = true
             } else {
                 id = UInt32(series.labels.count)
                 series.labels.append(labels)
                 series.created.append(now)
-                series.keys.append(key)
+                series.setKey(Int(id), key)
                 series.live.append(true)
             }
             series.liveCount += 1
@@ -246,7 +265,8 @@ extension Registry {
                     // from an open-addressing table, and expiry is rare.
                     let table = SeriesKeyTable(width: series.table.width, capacity: max(series.liveCount, 16))
                     for id in series.live.indices where series.live[id] {
-                        table.insert(series.keys[id], hash: series.keys[id].hashValue64, value: UInt32(id))
+                        let key = series.key(id)
+                        table.insert(key, hash: key.hashValue64, value: UInt32(id))
                     }
                     series.table = table
                     for shard in states.indices { states[shard].forget(family: family, ids: expired) }
