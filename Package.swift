@@ -80,6 +80,7 @@ let package = Package(
             name: "ScrapeServer",
             dependencies: [
                 "Exposition",
+                "CAllocator",
                 "CZlib",
                 "CCrypt",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

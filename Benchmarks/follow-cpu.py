@@ -9,10 +9,12 @@ Three cases, each after a warm-up of a few seconds:
           cycled), written in 100 appends a second;
   series  the same rate over 10,000 route names (each route always the same kind of request,
           so one request series and one 20-bucket duration histogram per route; the size and
-          upstream-time histograms without labels), scraped every 15 s as Prometheus would.
+          upstream-time histograms without labels), scraped every 15 s as Prometheus scrapes
+          (OpenMetrics asked for first, gzip).
 Prints CPU seconds per wall second (as % of one core) and the peak RSS of each.
 """
 import argparse
+import gzip
 import os
 import re
 import socket
@@ -27,6 +29,8 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(os.path.dirname(HERE), "e2e", "fixtures", "envoy-1.40", "access.log")
 TICKS = os.sysconf("SC_CLK_TCK")
+PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;"
+                     "q=0.5,text/plain;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2")
 
 
 def cpu_seconds(pid):
@@ -56,8 +60,14 @@ def measure(binary, args, seconds, warmup, scrape_every=None):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def scrape():
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-            return response.read().decode()
+        # As Prometheus asks: OpenMetrics first, gzip.
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics", headers={
+            "Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            return body.decode()
 
     try:
         time.sleep(warmup)

@@ -14,3 +14,9 @@ void lm_allocator_fix_mmap_threshold(size_t bytes) {
     (void)bytes;
 #endif
 }
+
+void lm_allocator_release_free_memory(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}

@@ -1,4 +1,5 @@
 import Aggregation
+import CAllocator
 import Exposition
 import Foundation
 import Reporting
@@ -39,6 +40,7 @@ final class StatusPage: Sendable {
             fromMetrics: now.pipeline.snapshot(includeNative: false), schema: now.compiled.schema)
         let time = monotonicSeconds()
         readings.withLock { $0.add(table, at: time) }
+        lm_allocator_release_free_memory()
     }
 
     func render() -> (contentType: String, body: [UInt8]) {

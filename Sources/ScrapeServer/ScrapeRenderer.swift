@@ -1,3 +1,4 @@
+import CAllocator
 import Exposition
 import NIOCore
 
@@ -23,6 +24,18 @@ struct ScrapeRenderer: Sendable {
 
     func render(format: ExpositionFormat, coding: ContentCoding, recordsScrape: Bool) -> Result {
         let start = ContinuousClock.now
+        let result = body(format: format, coding: coding)
+        // The snapshot is gone by now; what it freed would otherwise stay with this thread.
+        lm_allocator_release_free_memory()
+        if recordsScrape {
+            selfMetrics.recordScrape(
+                format: format, coding: result.coding, duration: ContinuousClock.now - start,
+                bodyBytes: result.body.readableBytes)
+        }
+        return result
+    }
+
+    private func body(format: ExpositionFormat, coding: ContentCoding) -> Result {
         var snapshot = snapshot(format)
         let ownNames = selfMetrics.familyNames
         if !snapshot.families.contains(where: { ownNames.contains($0.name) }) {
@@ -42,11 +55,6 @@ struct ScrapeRenderer: Sendable {
             usedCoding = .gzip
         } else {
             Self.write(snapshot, format) { body.writeBytes($0) }
-        }
-        if recordsScrape {
-            selfMetrics.recordScrape(
-                format: format, coding: usedCoding, duration: ContinuousClock.now - start,
-                bodyBytes: body.readableBytes)
         }
         return Result(body: body, coding: usedCoding)
     }

@@ -13,4 +13,11 @@
 /// the C library is not glibc.
 void lm_allocator_fix_mmap_threshold(size_t bytes);
 
+/// Gives the free memory of every allocator arena back to the system, as far as whole pages
+/// go. A scrape makes and frees hundreds of thousands of small blocks (labels, exemplars) on
+/// whichever thread serves it, and glibc keeps the freed pages of each thread's arena: 10 000
+/// routes kept 16 MiB more after four scrapes, which this gives back. Does nothing where the C
+/// library is not glibc.
+void lm_allocator_release_free_memory(void);
+
 #endif
