@@ -9,8 +9,8 @@ serve reads, from the head of a file, three passes over --routes route names (ro
 always line r of the recorded Envoy 1.40 run under the route name "r<r>"), with caps raised to
 hold them and the size and upstream-time histograms without labels: one request series and one
 20-bucket duration histogram per route, as follow-cpu.py's series case has. Then it is scraped
---scrapes times as Prometheus scrapes (OpenMetrics, gzip) and as curl does (text, identity),
-and left alone for --idle seconds, which shows whether anything grows while nothing happens.
+--scrapes times in each format and coding (OpenMetrics with gzip, as Prometheus scrapes;
+OpenMetrics; text with gzip; text, as curl asks), with the CPU each scrape took, and left alone for --idle seconds, which shows whether anything grows while nothing happens.
 """
 import argparse
 import os
@@ -25,9 +25,21 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURE = os.path.join(os.path.dirname(HERE), "e2e", "fixtures", "envoy-1.40", "access.log")
-PROMETHEUS = {"Accept": "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
-              "Accept-Encoding": "gzip"}
+OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 CURL = {"Accept": "*/*"}
+KINDS = [  # Prometheus' own first
+    ("OpenMetrics, gzip (Prometheus)", {"Accept": OPENMETRICS, "Accept-Encoding": "gzip"}),
+    ("OpenMetrics", {"Accept": OPENMETRICS}),
+    ("text, gzip", {"Accept": "*/*", "Accept-Encoding": "gzip"}),
+    ("text (curl)", CURL),
+]
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def status(pid):
@@ -42,7 +54,7 @@ def status(pid):
 
 
 def show(moment, values, extra=""):
-    print(f"{moment:<34} rss {values['rss']:6.1f} MiB  anonymous {values['anonymous']:6.1f}  "
+    print(f"{moment:<45} rss {values['rss']:6.1f} MiB  anonymous {values['anonymous']:6.1f}  "
           f"file {values['file']:5.1f}  peak {values['peak']:6.1f}{extra}", flush=True)
 
 
@@ -93,13 +105,16 @@ def main():
                 time.sleep(0.5)
             time.sleep(1)
             series = sum(1 for line in body.splitlines() if line.startswith(b"logmetrics_http_requests_total{"))
-            show("counted, one small scrape", status(proc.pid), f"  ({series} request series)")
-            for name, headers in (("Prometheus (OpenMetrics, gzip)", PROMETHEUS), ("curl (text)", CURL)):
+            show("counted (after one text scrape)", status(proc.pid), f"  ({series} request series)")
+            for name, headers in KINDS:
+                used = 0.0
                 for k in range(args.scrapes):
+                    before = cpu_seconds(proc.pid)
                     body, coding = scrape(headers)
+                    used += cpu_seconds(proc.pid) - before
                     time.sleep(0.5)
-                show(f"after {args.scrapes} scrapes as {name}", status(proc.pid),
-                     f"  (body {len(body) / 1e6:.1f} MB {coding})")
+                show(f"after {args.scrapes} scrapes, {name}", status(proc.pid),
+                     f"  (body {len(body) / 1e6:.1f} MB, {used / args.scrapes * 1000:.0f} ms CPU a scrape)")
             time.sleep(args.idle)
             show(f"then {args.idle:.0f} s later", status(proc.pid))
         finally:
