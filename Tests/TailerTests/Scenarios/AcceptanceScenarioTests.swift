@@ -114,6 +114,14 @@ import Testing
         let writer = RateWriter(path: path, total: Self.totalLines, linesPerSecond: Self.linesPerSecond)
         let copies = Mutex<[String]>([])
         _ = writer.start { index, _ in
+            // logrotate runs hours apart, these every tenth of a second: a tailer kept off the
+            // CPU that long (the tests share two cores) would meet two truncations as one and
+            // could not know the first copy's successor. One copytruncate at a time, then: the
+            // next waits until the last was seen, 2 s at most.
+            let deadline = Date().addingTimeInterval(2)
+            while writer.progress.truncationsSeen.load(ordering: .acquiring) < index - 1 && Date() < deadline {
+                usleep(1_000)
+            }
             // logrotate copytruncate, run by another process while the writer keeps writing:
             // copy what is there, then truncate. The writer appends (O_APPEND), so it goes on at 0.
             let copy = path + "." + String(100_000 + index)

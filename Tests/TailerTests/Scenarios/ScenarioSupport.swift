@@ -64,6 +64,8 @@ final class WriterProgress: Sendable {
     let finished = Atomic<Bool>(false)
     let rotations = Atomic<Int>(0)
     let secondsTaken = Mutex<Double>(0)
+    /// Truncations the ledger has been told of, for a writer that waits for them.
+    let truncationsSeen = Atomic<Int>(0)
 }
 
 /// Checks delivered bytes line by line as they arrive: every complete line must be one that was
@@ -136,6 +138,7 @@ final class LineLedger: TailerEvents {
 
     func truncated(_ input: InputID, possiblyMissed: UInt64) {
         truncations += 1
+        progress.truncationsSeen.add(1, ordering: .releasing)
         self.possiblyMissed += possiblyMissed
         droppedPartialBytes += carry[input]?.count ?? 0
         carry[input] = []
