@@ -235,5 +235,12 @@ public struct Exemplar: Sendable, Equatable {
     }
 
     /// Whether the writers will write this exemplar: its labels are within the OpenMetrics limit.
-    public var isWithinLabelLimit: Bool { labelCodePointCount <= Self.maximumLabelCodePoints }
+    public var isWithinLabelLimit: Bool {
+        // A code point is at least one UTF-8 byte, and a native string knows its byte count
+        // without a walk: the walk over code points is left for the rare long identifier.
+        var bytes = 0
+        for name in labels.names { bytes += name.utf8.count }
+        for value in labels.values { bytes += value.utf8.count }
+        return bytes <= Self.maximumLabelCodePoints || labelCodePointCount <= Self.maximumLabelCodePoints
+    }
 }
