@@ -11,10 +11,11 @@ import Synchronization
 /// and CSS, no script, so that it renders anywhere (and in a test's headless browser).
 final class StatusPage: Sendable {
     static let window = 300.0
-    /// The window then reaches back at most this much further, and says so.
-    static let sampleInterval = 10.0
+    /// Readings this far apart: the window then reaches back at most this much further, and
+    /// says so.
+    static let sampleInterval = 30.0
     private let started = Date()
-    private let readings = Mutex(SlidingTable(window: StatusPage.window))
+    private let readings = Mutex(SlidingTable(window: StatusPage.window, spacing: StatusPage.sampleInterval / 2))
     let current: Current
     let workers: [FollowWorker]
     let configPath: String?

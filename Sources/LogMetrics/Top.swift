@@ -171,28 +171,37 @@ struct Top: AsyncParsableCommand {
 
 /// Readings of the cumulative table, kept for one window, so that the view is the difference
 /// between now and a window ago: a sliding window, not one that empties on a schedule.
+///
+/// The newest reading is kept whole. Older ones are kept at least `spacing` apart, and keep the
+/// flags and durations of their ``rowsWithDetail`` busiest rows only, the counts of every row:
+/// with 10 000 routes a whole reading is 1.5 MB, and the status page's window of them grew serve
+/// by 90 MB. So every count of the window is exact; a row that was not among the busiest at the
+/// window's start shows no quantiles or flags for the window (a route among them since start
+/// rarely leaves them). The window reaches back up to `spacing` further than `window`, and
+/// the seconds it covers are reported as they are.
 struct SlidingTable: Sendable {
     /// Past this many readings every other one is dropped, so that a long window at a short
-    /// refresh costs a bounded amount of memory; the window then reaches at most one reading's
-    /// spacing further back, and the seconds it covers are reported as they are.
+    /// refresh costs a bounded amount of memory.
     static let maximumReadings = 128
-    /// A reading keeps its busiest rows only, once a newer one is taken: it is then needed only
-    /// as the start of a window, and with 10 000 routes each whole reading was 1.5 MB (the status
-    /// page's 60 of them grew serve by 90 MB in its first five minutes). A row missing from the
-    /// start counts whole in the window: too much by at most what the 500th row had then, for a
-    /// route that was not among the 500 busiest (the default cap on routes is 500).
-    static let rowsKept = 500
+    /// The default cap on routes.
+    static let rowsWithDetail = 500
     let window: Double
+    let spacing: Double
     private var readings: [(time: Double, table: Table)] = []
 
-    init(window: Double) {
+    init(window: Double, spacing: Double? = nil) {
         self.window = window
+        self.spacing = spacing ?? window / 12
     }
 
     mutating func add(_ table: Table, at time: Double) {
-        if let last = readings.indices.last, readings[last].table.rows.count > Self.rowsKept {
-            // A copy of the prefix, not a shortened array, so that the memory goes.
-            readings[last].table.rows = Array(readings[last].table.rows.prefix(Self.rowsKept))
+        if readings.count >= 2, time - readings[readings.count - 2].time < spacing {
+            // The newest was kept only as the newest: this one takes its place.
+            readings.removeLast()
+        } else if let last = readings.indices.last, readings[last].table.rows.count > Self.rowsWithDetail {
+            var rows = readings[last].table.rows
+            for k in Self.rowsWithDetail..<rows.count { rows[k] = rows[k].withoutDetail() }
+            readings[last].table.rows = rows
         }
         readings.append((time, table))
         // Keep the newest reading at or before the window's start; drop what is older.

@@ -246,9 +246,24 @@ public struct Row: Sendable, Equatable {
     /// index: sparse, since a live view keeps a reading per second of every row.
     var durationBuckets: [(index: Int, count: UInt64)] = []
     public var durationSumMilliseconds: Double = 0
+    /// False for a row kept without its flags and durations (``withoutDetail()``); a row less
+    /// such a row has none either, rather than ones since start.
+    public private(set) var hasDetail = true
 
     public init(key: String) {
         self.key = key
+    }
+
+    /// The counts alone: what an older reading of a window keeps of a row that is not among the
+    /// busiest, for a tenth of the memory.
+    public func withoutDetail() -> Row {
+        var row = Row(key: key)
+        row.requests = requests
+        row.clientErrors = clientErrors
+        row.serverErrors = serverErrors
+        row.slow = slow
+        row.hasDetail = false
+        return row
     }
 
     public var durationCount: UInt64 { durationBuckets.reduce(0) { $0 + $1.count } }
@@ -257,7 +272,7 @@ public struct Row: Sendable, Equatable {
         a.key == b.key && a.bounds == b.bounds && a.requests == b.requests && a.clientErrors == b.clientErrors
             && a.serverErrors == b.serverErrors && a.slow == b.slow && a.flags == b.flags
             && a.durationBuckets.elementsEqual(b.durationBuckets, by: { $0 == $1 })
-            && a.durationSumMilliseconds == b.durationSumMilliseconds
+            && a.durationSumMilliseconds == b.durationSumMilliseconds && a.hasDetail == b.hasDetail
     }
 
     /// Adds dense non-cumulative bucket counts (one per bucket of the layout, `+Inf` last).
@@ -342,6 +357,13 @@ public struct Row: Sendable, Equatable {
         r.clientErrors -= min(r.clientErrors, earlier.clientErrors)
         r.serverErrors -= min(r.serverErrors, earlier.serverErrors)
         r.slow -= min(r.slow, earlier.slow)
+        guard earlier.hasDetail else {
+            r.flags = [:]
+            r.durationBuckets = []
+            r.durationSumMilliseconds = 0
+            r.hasDetail = false
+            return r
+        }
         for (flag, count) in earlier.flags { r.flags[flag] = (r.flags[flag] ?? 0) - min(r.flags[flag] ?? 0, count) }
         let before = Dictionary(earlier.durationBuckets.map { ($0.index, $0.count) }, uniquingKeysWith: +)
         r.durationBuckets = r.durationBuckets.compactMap { bucket in
