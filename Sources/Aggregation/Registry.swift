@@ -95,7 +95,8 @@ public final class Registry: Sendable {
 
         func setKey(_ id: Int, _ key: SeriesKey) {
             if keyIDs.count < (id + 1) * width { keyIDs += repeatElement(0, count: (id + 1) * width - keyIDs.count) }
-            for k in 0..<width { keyIDs[id * width + k] = k < key.count ? key.ids[k] : 0 }
+            let ids = key.ids.span
+            for k in 0..<width { keyIDs[id * width + k] = k < key.count ? ids[k] : 0 }
         }
     }
 

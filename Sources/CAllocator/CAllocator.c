@@ -4,12 +4,13 @@
 #include <features.h>  // defines __GLIBC__ on glibc, not on musl
 #endif
 #if defined(__GLIBC__)
+#include <limits.h>
 #include <malloc.h>
 #endif
 
 void lm_allocator_fix_mmap_threshold(size_t bytes) {
 #if defined(__GLIBC__)
-    mallopt(M_MMAP_THRESHOLD, (int)bytes);
+    mallopt(M_MMAP_THRESHOLD, bytes > INT_MAX ? INT_MAX : (int)bytes);
 #else
     (void)bytes;
 #endif

@@ -213,6 +213,7 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 headers.add(name: "vary", value: "Accept, Accept-Encoding")
                 self.writeResponse(
                     context: context, head, status: .ok, headers: headers, body: rendered.body, keepAlive: keepAlive)
+                _ = self.shared.threadPool.runIfActive(eventLoop: context.eventLoop) { renderer.releaseFreeMemory() }
             case .failure:
                 // The thread pool is shutting down, and so is the server.
                 self.writeResponse(

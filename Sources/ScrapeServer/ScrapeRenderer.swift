@@ -6,9 +6,10 @@ import NIOCore
 /// and compresses it. Runs on a thread pool, never on an event loop.
 struct ScrapeRenderer: Sendable {
     /// The rendered text is handed on (to the body, or to gzip) once this many bytes have
-    /// gathered, and a family is rendered this many sample lines at a time, so a scrape holds
-    /// its body and one such piece: 10 000 histograms by route are 22 MB of text, and rendering
-    /// them whole before copying them into the body held both.
+    /// gathered, and a family is rendered this many sample lines at a time, so a text scrape
+    /// holds its body and a chunk or two: 10 000 histograms by route are 22 MB of text, and
+    /// rendering them whole before copying them into the body held both. Protobuf writes a
+    /// family as one length-prefixed message, so it is rendered a family at a time.
     static let chunkBytes = 256 * 1024
     static let linesPerPiece = 2048
 
@@ -25,14 +26,18 @@ struct ScrapeRenderer: Sendable {
     func render(format: ExpositionFormat, coding: ContentCoding, recordsScrape: Bool) -> Result {
         let start = ContinuousClock.now
         let result = body(format: format, coding: coding)
-        // The snapshot is gone by now; what it freed would otherwise stay with this thread.
-        lm_allocator_release_free_memory()
         if recordsScrape {
             selfMetrics.recordScrape(
                 format: format, coding: result.coding, duration: ContinuousClock.now - start,
                 bodyBytes: result.body.readableBytes)
         }
         return result
+    }
+
+    /// Gives back what a scrape's snapshot freed, which would otherwise stay with the thread that
+    /// made it; run once the response is on its way (it takes a few milliseconds with many series).
+    func releaseFreeMemory() {
+        lm_allocator_release_free_memory()
     }
 
     private func body(format: ExpositionFormat, coding: ContentCoding) -> Result {
@@ -70,7 +75,8 @@ struct ScrapeRenderer: Sendable {
                 format.write(family, series: piece, into: &chunk)
                 if chunk.count >= chunkBytes {
                     handOn(chunk)
-                    chunk.removeAll(keepingCapacity: true)
+                    // A whole protobuf family may have made it large: that memory goes too.
+                    chunk.removeAll(keepingCapacity: chunk.capacity <= 4 * chunkBytes)
                 }
             }
         }

@@ -23,6 +23,7 @@ import Testing
         for index in stride(from: 0, to: 210_000, by: 21) { Self.record(&slots, index + 3, "t\(index)") }
         let held = Self.held(slots)
         #expect(held.count == 10_000)
+        #expect(slots.cellCount == 10_000)
         #expect(held[3] == "t0")
         #expect(held[21 * 4_321 + 3] == "t\(21 * 4_321)")
         #expect(held[209_979 + 3] == "t209979")
@@ -40,6 +41,7 @@ import Testing
         #expect(slots.wantsUpdate(6, second: 1))
         Self.record(&slots, 5, "second", second: 2)
         #expect(Self.held(slots) == [5: "second"])
+        #expect(slots.cellCount == 1)
     }
 
     @Test func clearedSlotsHoldNothingUntilWrittenAgain() {
@@ -52,6 +54,7 @@ import Testing
         #expect(slots.wantsUpdate(0, second: 1))
         Self.record(&slots, 0, "c")
         #expect(Self.held(slots) == [0: "c", 1: "b"])
+        #expect(slots.cellCount == 2)
     }
 
     @Test func absorbingTakesTheNewerAndACopyIsItsOwn() {
