@@ -13,7 +13,7 @@ final class StatusPage: Sendable {
     static let window = 300.0
     /// Readings this far apart: the window then reaches back at most this much further, and
     /// says so.
-    static let sampleInterval = 30.0
+    static let sampleInterval = 60.0
     private let started = Date()
     private let readings = Mutex(SlidingTable(window: StatusPage.window, spacing: StatusPage.sampleInterval / 2))
     let current: Current
