@@ -16,7 +16,6 @@ Prints CPU seconds per wall second (as % of one core) and the peak RSS of each.
 import argparse
 import gzip
 import os
-import re
 import socket
 import shutil
 import subprocess
@@ -26,8 +25,8 @@ import threading
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURE = os.path.join(os.path.dirname(HERE), "e2e", "fixtures", "envoy-1.40", "access.log")
+import manyroutes
+
 TICKS = os.sysconf("SC_CLK_TCK")
 PROMETHEUS_ACCEPT = ("application/openmetrics-text;version=1.0.0;q=0.6,application/openmetrics-text;version=0.0.1;"
                      "q=0.5,text/plain;version=1.0.0;q=0.4,text/plain;version=0.0.4;q=0.3,*/*;q=0.2")
@@ -127,7 +126,7 @@ def main():
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="logmetrics-follow.")
     try:
-        lines = open(FIXTURE, "rb").read().splitlines(keepends=True)
+        lines = manyroutes.fixture_lines()
         idle = os.path.join(work, "idle")
         os.makedirs(idle)
         for k in range(1000):
@@ -139,18 +138,9 @@ def main():
         pct, rss, _ = follow(args, work, "busy.log", lines, scrape_every=None)
         print(f"busy: one file at {args.rate} lines/s, {pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
 
-        # Route r is always line r of the fixture (cycled) under its own route name.
-        named = re.compile(rb'"route_name":"[^"]*"')
-        many = [named.sub(b'"route_name":"r%d"' % r, lines[r % len(lines)], count=1) for r in range(args.routes)]
-        # The default caps (500 routes) would fold most of them into __overflow__.
+        many = manyroutes.lines(args.routes)
         config = os.path.join(work, "series.yaml")
-        with open(config, "w") as f:
-            f.write(f"limits: {{ max_series_per_family: {2 * args.routes}, "
-                    f"max_values_per_label: {{ route: {2 * args.routes} }} }}\n")
-            # A request counter and a 20-bucket duration histogram per route, as the render
-            # benchmark has; the size and upstream-time histograms by route would triple it.
-            f.write("labels:\n  families: { http_request_size_bytes: [], http_response_size_bytes: [], "
-                    "http_upstream_service_time_seconds: [] }\n")
+        manyroutes.write_config(config, args.routes)
         pct, rss, series = follow(args, work, "series.log", many, scrape_every=15, options=["--config", config])
         print(f"series: one file at {args.rate} lines/s over {args.routes} route names, {series} request series, "
               f"{pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)

@@ -23,8 +23,8 @@ import tempfile
 import time
 import urllib.request
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURE = os.path.join(os.path.dirname(HERE), "e2e", "fixtures", "envoy-1.40", "access.log")
+import manyroutes
+
 OPENMETRICS = "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
 CURL = {"Accept": "*/*"}
 KINDS = [  # Prometheus' own first
@@ -67,18 +67,11 @@ def main():
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="logmetrics-memory.")
     try:
-        lines = open(FIXTURE, "rb").read().splitlines(keepends=True)
-        named = re.compile(rb'"route_name":"[^"]*"')
-        many = [named.sub(b'"route_name":"r%d"' % r, lines[r % len(lines)], count=1) for r in range(args.routes)]
         log = os.path.join(work, "series.log")
         with open(log, "wb") as f:
-            f.write(b"".join(many * 3))
+            f.write(b"".join(manyroutes.lines(args.routes) * 3))
         config = os.path.join(work, "series.yaml")
-        with open(config, "w") as f:
-            f.write(f"limits: {{ max_series_per_family: {2 * args.routes}, "
-                    f"max_values_per_label: {{ route: {2 * args.routes} }} }}\n")
-            f.write("labels:\n  families: { http_request_size_bytes: [], http_response_size_bytes: [], "
-                    "http_upstream_service_time_seconds: [] }\n")
+        manyroutes.write_config(config, args.routes)
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]

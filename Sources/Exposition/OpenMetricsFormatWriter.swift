@@ -58,23 +58,13 @@ public enum OpenMetricsFormatWriter {
         _ family: MetricFamilySnapshot, name: [UInt8], type: MetricType, into out: inout [UInt8]
     ) {
         if !family.help.isEmpty {
-            out.append(contentsOf: "# HELP ".utf8)
-            out.append(contentsOf: name)
-            out.append(UInt8(ascii: " "))
-            Escaping.appendHelp(family.help, escapeQuotes: true, to: &out)
-            out.append(0x0A)
+            SampleLine.appendComment("HELP", name, into: &out) {
+                Escaping.appendHelp(family.help, escapeQuotes: true, to: &$0)
+            }
         }
-        out.append(contentsOf: "# TYPE ".utf8)
-        out.append(contentsOf: name)
-        out.append(UInt8(ascii: " "))
-        out.append(contentsOf: type.rawValue.utf8)
-        out.append(0x0A)
+        SampleLine.appendComment("TYPE", name, into: &out) { $0.append(contentsOf: type.rawValue.utf8) }
         if let unit = family.writableUnit {
-            out.append(contentsOf: "# UNIT ".utf8)
-            out.append(contentsOf: name)
-            out.append(UInt8(ascii: " "))
-            out.append(contentsOf: unit.utf8)
-            out.append(0x0A)
+            SampleLine.appendComment("UNIT", name, into: &out) { $0.append(contentsOf: unit.utf8) }
         }
     }
 

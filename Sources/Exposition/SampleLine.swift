@@ -12,6 +12,19 @@ enum SampleLine {
         out.append(UInt8(ascii: " "))
     }
 
+    /// Appends `# <keyword> <name> `, what `text` appends, and a newline: a metadata line.
+    static func appendComment(
+        _ keyword: String, _ name: [UInt8], into out: inout [UInt8], text: (inout [UInt8]) -> Void
+    ) {
+        out.append(contentsOf: "# ".utf8)
+        out.append(contentsOf: keyword.utf8)
+        out.append(UInt8(ascii: " "))
+        out.append(contentsOf: name)
+        out.append(UInt8(ascii: " "))
+        text(&out)
+        out.append(0x0A)
+    }
+
     /// Grows `out` once for a family rather than doubling repeatedly while writing it; the first
     /// series' labels stand for the rest.
     static func reserve(
