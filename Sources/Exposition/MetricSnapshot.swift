@@ -211,16 +211,44 @@ public struct NativeHistogramSnapshot: Sendable, Hashable {
 
 /// An exemplar: a trace or request id attached to one observation.
 public struct Exemplar: Sendable, Equatable {
+    /// One reference: a snapshot keeps an optional exemplar for every bucket of every series,
+    /// most of them empty, and at 8 bytes a slot rather than 48 that column of 10 000 routes'
+    /// 20-bucket histograms is 1.7 MB instead of 10.
+    private final class Storage: Sendable {
+        let labels: LabelSet
+        let value: Double
+        let timestamp: Double?
+
+        init(labels: LabelSet, value: Double, timestamp: Double?) {
+            self.labels = labels
+            self.value = value
+            self.timestamp = timestamp
+        }
+    }
+
+    private var storage: Storage
+
     /// The exemplar's labels, e.g. `trace_id`; names and values together at most 128 code points.
-    public var labels: LabelSet
-    public var value: Double
+    public var labels: LabelSet {
+        get { storage.labels }
+        set { storage = Storage(labels: newValue, value: value, timestamp: timestamp) }
+    }
+    public var value: Double {
+        get { storage.value }
+        set { storage = Storage(labels: labels, value: newValue, timestamp: timestamp) }
+    }
     /// Seconds since the epoch, if known.
-    public var timestamp: Double?
+    public var timestamp: Double? {
+        get { storage.timestamp }
+        set { storage = Storage(labels: labels, value: value, timestamp: newValue) }
+    }
 
     public init(labels: LabelSet, value: Double, timestamp: Double? = nil) {
-        self.labels = labels
-        self.value = value
-        self.timestamp = timestamp
+        storage = Storage(labels: labels, value: value, timestamp: timestamp)
+    }
+
+    public static func == (a: Exemplar, b: Exemplar) -> Bool {
+        a.storage === b.storage || (a.labels == b.labels && a.value == b.value && a.timestamp == b.timestamp)
     }
 
     /// OpenMetrics' limit on the combined length of an exemplar's label names and values.

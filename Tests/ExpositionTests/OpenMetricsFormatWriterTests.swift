@@ -25,6 +25,15 @@ import Testing
         }
     }
 
+    /// A snapshot has an optional exemplar for every bucket of every series.
+    @Test func anEmptyExemplarSlotCostsOneWord() {
+        #expect(MemoryLayout<Exemplar?>.stride == MemoryLayout<Int>.stride)
+        var exemplar = Exemplar(labels: LabelSet(["trace_id": "a"]), value: 1, timestamp: 2)
+        let copy = exemplar
+        exemplar.value = 3
+        #expect(copy.value == 1 && exemplar.value == 3 && exemplar.labels == copy.labels && exemplar != copy)
+    }
+
     @Test func exemplarOverTheLabelLimitIsDropped() throws {
         let fits = String(repeating: "é", count: 128 - "trace_id".count)
         let tooLong = fits + "x"
