@@ -104,8 +104,8 @@ def main():
                 for k in range(args.scrapes):
                     before = cpu_seconds(proc.pid)
                     body, coding = scrape(headers)
+                    time.sleep(0.5)  # what follows the response (giving memory back) included
                     used += cpu_seconds(proc.pid) - before
-                    time.sleep(0.5)
                 show(f"after {args.scrapes} scrapes, {name}", status(proc.pid),
                      f"  (body {len(body) / 1e6:.1f} MB, {used / args.scrapes * 1000:.0f} ms CPU a scrape)")
             time.sleep(args.idle)

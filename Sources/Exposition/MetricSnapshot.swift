@@ -248,7 +248,7 @@ public struct Exemplar: Sendable, Equatable {
     }
 
     public static func == (a: Exemplar, b: Exemplar) -> Bool {
-        a.storage === b.storage || (a.labels == b.labels && a.value == b.value && a.timestamp == b.timestamp)
+        a.labels == b.labels && a.value == b.value && a.timestamp == b.timestamp
     }
 
     /// OpenMetrics' limit on the combined length of an exemplar's label names and values.

@@ -430,14 +430,14 @@ final class Maintenance: Reader, @unchecked Sendable {
     override func run() {
         var sinceExpiry = 0.0
         var sinceCheckpoint = 0.0
-        var sinceReading = 0.0
+        var nextReading = monotonicSeconds() + StatusPage.sampleInterval
         while !stop.isStopped {
             usleep(100_000)
             sinceExpiry += 0.1
             sinceCheckpoint += 0.1
-            sinceReading += 0.1
-            if let status, sinceReading >= StatusPage.sampleInterval {
-                sinceReading = 0
+            if let status, monotonicSeconds() >= nextReading {
+                // On the clock, not by adding up the sleeps: those drift by what each turn took.
+                nextReading += StatusPage.sampleInterval
                 status.sample()
             }
             if let checkpointer, sinceCheckpoint >= checkpointInterval {

@@ -173,12 +173,14 @@ struct Top: AsyncParsableCommand {
 /// between now and a window ago: a sliding window, not one that empties on a schedule.
 ///
 /// The newest reading is kept whole. Older ones are kept at least `spacing` apart, and keep the
-/// flags and durations of their ``rowsWithDetail`` busiest rows only, the counts of every row:
+/// flags and durations of their ``rowsWithDetail`` busiest rows (by count since start) only, the
+/// counts of every row:
 /// with 10 000 routes a whole reading is 1.5 MB, and the status page's window of them grew serve
 /// by 90 MB. So every count of the window is exact; a row that was not among the busiest at the
 /// window's start shows no quantiles or flags for the window (a route among them since start
-/// rarely leaves them). The window reaches back up to `spacing` further than `window`, and
-/// the seconds it covers are reported as they are.
+/// rarely leaves them; one new since the start shows everything). The window reaches back up to
+/// `spacing` (or the time between readings, if longer) further than `window`, and the seconds it
+/// covers are reported as they are.
 struct SlidingTable: Sendable {
     /// Past this many readings every other one is dropped, so that a long window at a short
     /// refresh costs a bounded amount of memory.
@@ -195,13 +197,14 @@ struct SlidingTable: Sendable {
     }
 
     mutating func add(_ table: Table, at time: Double) {
-        if readings.count >= 2, time - readings[readings.count - 2].time < spacing {
-            // The newest was kept only as the newest: this one takes its place.
+        let count = readings.count
+        if count >= 2, readings[count - 1].time - readings[count - 2].time < spacing {
+            // The newest is too close to the one before to be a start: this one takes its place.
             readings.removeLast()
         } else if let last = readings.indices.last, readings[last].table.rows.count > Self.rowsWithDetail {
-            var rows = readings[last].table.rows
-            for k in Self.rowsWithDetail..<rows.count { rows[k] = rows[k].withoutDetail() }
-            readings[last].table.rows = rows
+            for k in Self.rowsWithDetail..<readings[last].table.rows.count {
+                readings[last].table.rows[k] = readings[last].table.rows[k].withoutDetail()
+            }
         }
         readings.append((time, table))
         // Keep the newest reading at or before the window's start; drop what is older.

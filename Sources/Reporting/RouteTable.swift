@@ -352,6 +352,13 @@ public struct Row: Sendable, Equatable {
 
     /// This row's counts less those of `earlier`, a reading of the same row taken before.
     func subtracting(_ earlier: Row) -> Row {
+        // Fewer than before: its series expired (idle), or a reload began them again. As
+        // Prometheus treats a counter reset, what there is now is what happened since.
+        if requests < earlier.requests || clientErrors < earlier.clientErrors
+            || serverErrors < earlier.serverErrors || slow < earlier.slow
+        {
+            return self
+        }
         var r = self
         r.requests -= min(r.requests, earlier.requests)
         r.clientErrors -= min(r.clientErrors, earlier.clientErrors)

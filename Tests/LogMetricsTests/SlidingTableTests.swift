@@ -38,13 +38,39 @@ import Testing
         view.add(Self.reading(routes: 3, base: 0), at: 0)
         view.add(Self.reading(routes: 3, base: 5), at: 1)
         view.add(Self.reading(routes: 3, base: 7), at: 2)
-        // Against the first: the second was replaced by the third, not kept as a start.
-        var (shown, seconds) = view.current()
-        #expect(seconds == 2 && shown.rows.allSatisfy { $0.requests == 7 })
+        // The one at 1 gave way to the one at 2: at 61 the window starts at 0, not at 1.
+        let (shown, seconds) = view.window(endingWith: Self.reading(routes: 3, base: 9), at: 61)
+        #expect(seconds == 61 && shown.rows.allSatisfy { $0.requests == 9 })
         view.add(Self.reading(routes: 3, base: 9), at: 70)
-        // The window's start is the newest reading at or before 70 - 60: the one at 2.
-        (shown, seconds) = view.current()
-        #expect(seconds == 68 && shown.rows.allSatisfy { $0.requests == 2 })
+        // The one at 2 was as close to the one at 0, and gave way too.
+        let (later, laterSeconds) = view.current()
+        #expect(laterSeconds == 70 && later.rows.allSatisfy { $0.requests == 9 })
+        view.add(Self.reading(routes: 3, base: 10), at: 71)
+        view.add(Self.reading(routes: 3, base: 12), at: 80)
+        // 70 is far enough from 0 to stay: at 135 the window starts there.
+        let (last, lastSeconds) = view.window(endingWith: Self.reading(routes: 3, base: 20), at: 135)
+        #expect(lastSeconds == 65 && last.rows.allSatisfy { $0.requests == 11 })
+    }
+
+    @Test func aRouteNewSinceTheStartShowsEverythingAndOneThatFellStartsAgain() {
+        var view = SlidingTable(window: 60, spacing: 5)
+        view.add(Self.reading(routes: 600, base: 1_000), at: 0)
+        // A second reading, so that the first is kept as a start: trimmed of detail past row 500.
+        view.add(Self.reading(routes: 600, base: 1_050), at: 10)
+        var latest = Self.reading(routes: 600, base: 1_100)
+        var fresh = Row(key: "new")
+        fresh.requests = 40
+        fresh.flags = ["UH": 40]
+        latest.rows.insert(fresh, at: 0)
+        // r599 lost series to expiry: fewer than at the start, so what it has is since then.
+        latest.rows[latest.rows.count - 1].requests = 30
+        let (shown, seconds) = view.window(endingWith: latest, at: 20)
+        #expect(seconds == 20)
+        let byKey = Dictionary(uniqueKeysWithValues: shown.rows.map { ($0.key, $0) })
+        #expect(byKey["new"]?.requests == 40 && byKey["new"]?.flags == ["UH": 40])
+        #expect(byKey["r599"]?.requests == 30)
+        #expect(byKey["r0"]?.requests == 100 && byKey["r0"]?.flags == ["UF": 100])
+        #expect(byKey["r598"]?.requests == 100 && byKey["r598"]?.hasDetail == false)
     }
 
     @Test func aFewRowsAreKeptAsTheyAre() {
