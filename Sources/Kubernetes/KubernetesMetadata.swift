@@ -172,12 +172,16 @@ final class InitialListLatch: Sendable {
     }
 
     func wait(timeout: Duration) -> Bool {
-        let deadline = Date().addingTimeInterval(
-            Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        // The deadline on the monotonic clock: the condition waits until a wall-clock date, and
+        // a wall clock stepped forward (NTP on a VM) ended the wait early.
+        let deadline = ContinuousClock.now.advanced(by: timeout)
         condition.lock()
         defer { condition.unlock() }
         while !isComplete {
-            if !condition.wait(until: deadline) { return isComplete }
+            let left = ContinuousClock.now.duration(to: deadline)
+            guard left > .zero else { return false }
+            let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+            _ = condition.wait(until: Date().addingTimeInterval(seconds))
         }
         return true
     }
