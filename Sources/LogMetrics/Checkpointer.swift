@@ -108,9 +108,9 @@ final class Checkpointer: @unchecked Sendable {
         requested += 1
         let wanted = requested
         work.broadcast()
-        let deadline = Date().addingTimeInterval(timeout)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(timeout))
         while completed < wanted && !threadStopped {
-            if !work.wait(until: deadline) { break }
+            if !work.wait(untilMonotonic: deadline) { break }
         }
         return last?.snapshot
     }
@@ -143,10 +143,10 @@ final class Checkpointer: @unchecked Sendable {
         condition.unlock()
         for worker in workers { worker.tailer.control.requestPeriodic() }
         condition.lock()
-        let deadline = Date().addingTimeInterval(parkTimeout)
+        let deadline = ContinuousClock.now.advanced(by: .seconds(parkTimeout))
         var complete = true
         while parked.count < workers.count {
-            if stopping || !condition.wait(until: deadline) {
+            if stopping || !condition.wait(untilMonotonic: deadline) {
                 complete = parked.count == workers.count
                 break
             }
@@ -276,5 +276,18 @@ final class Checkpointer: @unchecked Sendable {
                 help: "When the last checkpoint was written (0: the last attempt failed, or none yet).", type: .gauge,
                 labels: [.empty], values: .integers([UInt64(max(0, lastWrite.rounded(.down)))])),
         ]
+    }
+}
+
+extension NSCondition {
+    /// Waits for a signal until `deadline` on the monotonic clock; false once it has passed.
+    /// `wait(until:)` takes a wall-clock date, and a step of the clock (NTP on a VM) would end
+    /// the wait early or late.
+    fileprivate func wait(untilMonotonic deadline: ContinuousClock.Instant) -> Bool {
+        let left = ContinuousClock.now.duration(to: deadline)
+        guard left > .zero else { return false }
+        let seconds = Double(left.components.seconds) + Double(left.components.attoseconds) / 1e18
+        _ = wait(until: Date().addingTimeInterval(seconds))
+        return ContinuousClock.now < deadline
     }
 }
