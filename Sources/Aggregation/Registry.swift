@@ -96,7 +96,7 @@ public final class Registry: Sendable {
         func setKey(_ id: Int, _ key: SeriesKey) {
             if keyIDs.count < (id + 1) * width { keyIDs += repeatElement(0, count: (id + 1) * width - keyIDs.count) }
             let ids = key.ids.span
-            for k in 0..<width { keyIDs[id * width + k] = k < key.count ? ids[k] : 0 }
+            for k in 0..<width { keyIDs[id * width + k] = ids[k] }
         }
     }
 

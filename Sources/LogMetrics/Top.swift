@@ -173,10 +173,9 @@ struct Top: AsyncParsableCommand {
 /// between now and a window ago: a sliding window, not one that empties on a schedule.
 ///
 /// The newest reading is kept whole. Older ones are kept at least `spacing` apart, and keep the
-/// flags and durations of their ``rowsWithDetail`` busiest rows (by count since start) only, the
-/// counts of every row:
-/// with 10 000 routes a whole reading is 1.5 MB, and the status page's window of them grew serve
-/// by 90 MB. So every count of the window is exact; a row that was not among the busiest at the
+/// counts of every row but the flags and durations of their ``rowsWithDetail`` busiest rows (by
+/// count since start) only: with 10 000 routes a whole reading is 1.5 MB, and the status page's
+/// window of them grew serve by 90 MB. So every count of the window is exact; a row that was not among the busiest at the
 /// window's start shows no quantiles or flags for the window (a route among them since start
 /// rarely leaves them; one new since the start shows everything). The window reaches back up to
 /// `spacing` (or the time between readings, if longer) further than `window`, and the seconds it
