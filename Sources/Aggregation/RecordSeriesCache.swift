@@ -17,15 +17,32 @@ final class RecordSeriesCache: @unchecked Sendable {
     private var flagRanges = GrowingBuffer<Int>()
     private var flagPool = GrowingBuffer<UInt32>()
 
-    init(scope: SchemaPlan.Scope) {
+    /// How a record of the scope is keyed by its raw fields, and those keys -> entries here.
+    let keyPlan: UnsafeMutablePointer<RecordKeyPlan>
+    /// Where a record's key is written; ``RecordKeyPlan/capacity`` bytes.
+    let keyBuffer: UnsafeMutableRawPointer
+    private let keys = ByteTable()
+    private var keyEntries = GrowingBuffer<RecordKeyEntry>()
+    /// Distinct raw keys kept before starting over; many raw spellings can share one entry.
+    private let keyLimit: Int
+
+    init(scope: SchemaPlan.Scope, keyPlan: RecordKeyPlan, keyLimit: Int) {
         families = Self.copy(scope.families)
         signature = Self.copy(scope.signature)
         table = SeriesKeyTable(width: max(1, scope.signature.count))
+        self.keyPlan = .allocate(capacity: 1)
+        self.keyPlan.initialize(to: keyPlan)
+        keyBuffer = .allocate(byteCount: RecordKeyPlan.capacity, alignment: 8)
+        self.keyLimit = keyLimit
     }
 
     deinit {
         families.deallocate()
         signature.deallocate()
+        keyPlan.pointee.deallocate()
+        keyPlan.deinitialize(count: 1)
+        keyPlan.deallocate()
+        keyBuffer.deallocate()
     }
 
     private static func copy(_ values: [Int]) -> UnsafeBufferPointer<Int> {
@@ -62,10 +79,41 @@ final class RecordSeriesCache: @unchecked Sendable {
         return entry
     }
 
+    /// The entry of the key in ``keyBuffer`` (`length` bytes), or nil.
+    @inline(__always)
+    func keyEntry(length: Int, hash: UInt64) -> UnsafeMutablePointer<RecordKeyEntry>? {
+        let key = UnsafeBufferPointer(start: keyBuffer.assumingMemoryBound(to: UInt8.self), count: length)
+        guard let index = keys.find(key, hash: hash) else { return nil }
+        return keyEntries.base + Int(index)
+    }
+
+    /// Notes that records with the key in ``keyBuffer`` on the `slow` side of `threshold` update
+    /// `entry`.
+    func remember(length: Int, hash: UInt64, slow: Bool, threshold: Int64, entry: Int) {
+        var found = keyEntry(length: length, hash: hash)
+        if found == nil {
+            if keys.count >= keyLimit { forgetKeys() }
+            let key = UnsafeBufferPointer(start: keyBuffer.assumingMemoryBound(to: UInt8.self), count: length)
+            keys.insert(key, hash: hash, value: UInt32(keyEntries.count))
+            withUnsafePointer(to: RecordKeyEntry(threshold: threshold, fast: -1, slow: -1)) {
+                keyEntries.append(UnsafeBufferPointer(start: $0, count: 1))
+            }
+            found = keyEntries.base + (keyEntries.count - 1)
+        }
+        if slow { found!.pointee.slow = Int32(entry) } else { found!.pointee.fast = Int32(entry) }
+    }
+
+    /// Drops the raw keys, keeping the entries they led to.
+    func forgetKeys() {
+        keys.removeAll()
+        keyEntries.count = 0
+    }
+
     func removeAll() {
         table.removeAll()
         series.count = 0
         flagRanges.count = 0
         flagPool.count = 0
+        forgetKeys()
     }
 }

@@ -180,12 +180,12 @@ extension ShardState {
         }
     }
 
-    private func isIgnoredRouteName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
+    func isIgnoredRouteName(_ name: UnsafeBufferPointer<UInt8>) -> Bool {
         ignoredRouteNames.contains { $0.elementsEqual(name) }
     }
 
     /// The slow-request threshold of the record's route.
-    private mutating func threshold(_ record: AccessRecord) -> Int64 {
+    mutating func threshold(_ record: AccessRecord) -> Int64 {
         guard hasRouteThresholds, let routeDimension else { return slowThreshold }
         var resolved = ResolvedDimensions()
         let id = Int(resolve(routeDimension, record, &resolved))

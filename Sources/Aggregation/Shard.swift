@@ -75,6 +75,9 @@ public struct ShardState: AccessRecordSink, Sendable {
     let recordCaches: [RecordSeriesCache]
     /// ``recordCaches`` unretained, for the per-line path.
     private let recordCacheReferences: [Unmanaged<RecordSeriesCache>]
+    /// Whether records are found by their raw key first; off, every record is resolved label by
+    /// label, which the raw keys must always agree with.
+    var findsRecordsByRawKey = true
     /// Response flags value identifier -> the identifiers of its individual flags.
     var flagParts: [UInt32: [UInt32]] = [:]
     let flagDimension: Int?
@@ -132,12 +135,22 @@ public struct ShardState: AccessRecordSink, Sendable {
         enrichmentGeneration = registry.enrichment?.generation ?? 0
         codeCache = Array(repeating: .max, count: 1000)
         seriesCaches = schema.familyDimensions.map { SeriesKeyTable(width: $0.count) }
-        recordCaches = [plan.http, plan.tcp].map { RecordSeriesCache(scope: $0) }
+        let classification = schema.classification
+        let plan = schema.plan
+        recordCaches = [plan.http, plan.tcp].map { scope in
+            let keyPlan = RecordKeyPlan(
+                signature: scope.signature, kinds: plan.kinds, fields: plan.fields,
+                hasRules: !classification.rules.isEmpty, useRouteName: classification.useRouteName,
+                grpcDecidesErrorType: classification.grpcStatusDecidesErrorType,
+                hasRouteThresholds: !classification.slowThresholdsByRoute.isEmpty)
+            return RecordSeriesCache(
+                scope: scope, keyPlan: keyPlan,
+                keyLimit: Self.recordKeyLimit(maxSeriesPerFamily: registry.schema.limits.maxSeriesPerFamily))
+        }
         recordCacheReferences = recordCaches.map { Unmanaged.passUnretained($0) }
         flagDimension = schema.dimensions.firstIndex(of: .flag)
         flagsDimension = schema.dimensions.firstIndex(of: .responseFlags)
         routeDimension = schema.dimensions.firstIndex(of: .route)
-        let classification = schema.classification
         // The schema validated the rules and patterns, so compiling them again cannot fail.
         routeMatcher = classification.rules.isEmpty ? nil : try? RouteMatcher(rules: classification.rules)
         ruleRouteIDs = Array(repeating: .max, count: classification.rules.count)
@@ -151,7 +164,6 @@ public struct ShardState: AccessRecordSink, Sendable {
             guard case .fieldPattern(_, let pattern) = source, let regex = try? Regex(pattern) else { return nil }
             return LocalPattern(regex)
         }
-        let plan = schema.plan
         stores = (0..<plan.familyCount).map { family in
             FamilyStore(
                 width: plan.families[family].width, hasSums: plan.families[family].isHistogram,
@@ -209,6 +221,8 @@ public struct ShardState: AccessRecordSink, Sendable {
     private mutating func refreshEnrichment(_ generation: UInt64) {
         enrichmentGeneration = generation
         for cache in enrichmentCaches { cache?.removeAll() }
+        // Raw keys stand for the values the lookup gave them, pods' and inputs' alike.
+        for cache in recordCaches { cache.forgetKeys() }
         if schema.dimensions.contains(where: { if case .sourcePod = $0 { true } else { false } }) {
             for input in inputLabels.indices { inputDimensionValues[input] = inputValues(inputLabels[input]) }
         }
@@ -224,16 +238,8 @@ public struct ShardState: AccessRecordSink, Sendable {
         if !record.invalidNumbers.isEmpty { inputs[currentInput].invalidNumbers &+= 1 }
         let tcp = Self.isTCP(record)
         unowned(unsafe) let cache = recordCacheReferences[tcp ? 1 : 0].takeUnretainedValue()
-        // The record's label values, one per dimension of its scope, key every series it updates.
         var resolved = ResolvedDimensions()
-        var key = SeriesKey(count: cache.signature.count)
-        for k in 0..<cache.signature.count {
-            key.ids[k] = resolve(cache.signature[k], record, &resolved)
-        }
-        let hash = key.hashValue64
-        // Through the guaranteed reference: a plain call on `cache` retains and releases it.
-        var entry = recordCacheReferences[tcp ? 1 : 0]._withUnsafeGuaranteedRef { $0.find(key, hash: hash) }
-        if entry < 0 { entry = seriesOfRecord(cache, key, hash, record, &resolved) }
+        let entry = recordEntry(tcp ? 1 : 0, cache, record, &resolved)
         let now = now
         let wallNow = wallNow
         let tables = plan.tables
@@ -286,6 +292,61 @@ public struct ShardState: AccessRecordSink, Sendable {
         case .upstreamServiceTime:
             if let value = record.int(.upstreamServiceTime) { observe(value) }
         }
+    }
+
+    /// The record-cache entry of the record: found by its raw key when a record like it was
+    /// seen, else by its label values.
+    @inline(__always)
+    private mutating func recordEntry(
+        _ scope: Int, _ cache: RecordSeriesCache, _ record: AccessRecord, _ resolved: inout ResolvedDimensions
+    ) -> Int {
+        guard findsRecordsByRawKey else { return entryByLabels(scope, cache, record, &resolved) }
+        let plan = UnsafePointer(cache.keyPlan)
+        let length = writeKey(plan, record, into: cache.keyBuffer, &resolved)
+        guard length >= 0 else { return entryByLabels(scope, cache, record, &resolved) }
+        let hash = hashBytes(cache.keyBuffer.assumingMemoryBound(to: UInt8.self), length)
+        // Through the guaranteed reference: a plain call on `cache` retains and releases it.
+        let found = recordCacheReferences[scope]._withUnsafeGuaranteedRef { $0.keyEntry(length: length, hash: hash) }
+        if let found {
+            let slow = plan.pointee.splitsBySlowness && (record.int(.duration) ?? 0) > found.pointee.threshold
+            let entry = Int(slow ? found.pointee.slow : found.pointee.fast)
+            if entry >= 0 { return entry }
+        }
+        return newRecordKey(scope, cache, record, length, hash, &resolved)
+    }
+
+    @inline(never)
+    private mutating func newRecordKey(
+        _ scope: Int, _ cache: RecordSeriesCache, _ record: AccessRecord, _ length: Int, _ hash: UInt64,
+        _ resolved: inout ResolvedDimensions
+    ) -> Int {
+        let splits = cache.keyPlan.pointee.splitsBySlowness
+        let limit = splits ? self.threshold(record) : 0
+        let slow = splits && (record.int(.duration) ?? 0) > limit
+        let entry = entryByLabels(scope, cache, record, &resolved)
+        // After the lookup by labels, which may have started the cache over.
+        cache.remember(length: length, hash: hash, slow: slow, threshold: limit, entry: entry)
+        return entry
+    }
+
+    /// The record's label values, one per dimension of its scope, key every series it updates.
+    @inline(never)
+    private mutating func entryByLabels(
+        _ scope: Int, _ cache: RecordSeriesCache, _ record: AccessRecord, _ resolved: inout ResolvedDimensions
+    ) -> Int {
+        var key = SeriesKey(count: cache.signature.count)
+        for k in 0..<cache.signature.count {
+            key.ids[k] = resolve(cache.signature[k], record, &resolved)
+        }
+        let hash = key.hashValue64
+        let entry = cache.find(key, hash: hash)
+        if entry >= 0 { return entry }
+        return seriesOfRecord(cache, key, hash, record, &resolved)
+    }
+
+    /// Raw keys kept per scope: enough for every series of a family to have a few spellings.
+    static func recordKeyLimit(maxSeriesPerFamily: Int) -> Int {
+        min(1 << 16, 2 * maxSeriesPerFamily + 1024)
     }
 
     /// Envoy's tcp_proxy writes no protocol and no method (both `-` or null).

@@ -11,9 +11,9 @@ struct Harness: Sendable {
 
     init(
         families: [FamilyDefinition] = MetricsSchema.defaultFamilies(), limits: Limits = Limits(), shards: Int = 1,
-        enrichment: (any MetadataLookup)? = nil
+        classification: Classification = Classification(), enrichment: (any MetadataLookup)? = nil
     ) {
-        schema = try! MetricsSchema(families: families, limits: limits)
+        schema = try! MetricsSchema(families: families, limits: limits, classification: classification)
         let registry = Registry(schema: schema, enrichment: enrichment)
         self.registry = registry
         self.shards = (0..<shards).map { _ in Shard(registry: registry) }
