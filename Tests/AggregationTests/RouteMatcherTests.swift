@@ -163,3 +163,37 @@ import Testing
         #expect(template("") == "")
     }
 }
+
+extension RouteMatcherTests {
+    /// Answers are remembered per request; a remembered answer must be the one the rules give,
+    /// whichever of method, authority and route name differ, absent or empty, and past the bound
+    /// where the memory starts over.
+    @Test func rememberedAnswersAreTheRulesAnswers() throws {
+        let rules = issueExample.rules + [RouteRule(name: "by-name", routeName: "checkout")]
+        let remembering = try RouteMatcher(rules: rules)
+        let paths = ["/users/42", "/users/42/orders", "/static/a.css", "/v2/x", "/nope", "", "/users/"]
+        let methods: [String?] = ["GET", "POST", "", nil]
+        let authorities: [String?] = ["api.shop.example.com", "shop.example.com", "", nil]
+        let routeNames: [String?] = ["checkout", "", nil]
+        for _ in 0..<2 {
+            for path in paths {
+                for method in methods {
+                    for authority in authorities {
+                        for routeName in routeNames {
+                            let fresh = try RouteMatcher(rules: rules)
+                            #expect(
+                                match(remembering, path, method: method, authority: authority, routeName: routeName)
+                                    == match(fresh, path, method: method, authority: authority, routeName: routeName),
+                                "\(path) \(method ?? "nil") \(authority ?? "nil") \(routeName ?? "nil")")
+                        }
+                    }
+                }
+            }
+        }
+        for k in 0..<40_000 {
+            let path = k % 2 == 0 ? "/users/\(k)" : "/static/\(k)"
+            #expect(match(remembering, path) == (k % 2 == 0 ? "users-item" : "static"))
+        }
+        #expect(match(remembering, "/users/42", method: "POST") == nil)
+    }
+}

@@ -85,6 +85,9 @@ public final class RouteMatcher: @unchecked Sendable {
             }
         }
         self.constraints = constraints
+        readsMethod = constraints.contains { !$0.methods.isEmpty }
+        readsAuthority = constraints.contains { $0.authority != nil }
+        readsRouteName = constraints.contains { $0.routeName != nil }
         self.exact = exact
         self.exactRules = exactRules
         var prefixBytes: [UInt8] = []
@@ -176,6 +179,67 @@ public final class RouteMatcher: @unchecked Sendable {
 
     /// The index of the first rule that matches, or `nil`. `path` must not include the query.
     public func match(
+        method: UnsafeBufferPointer<UInt8>?, path: UnsafeBufferPointer<UInt8>?, authority: UnsafeBufferPointer<UInt8>?,
+        routeName: UnsafeBufferPointer<UInt8>?
+    ) -> Int? {
+        guard let path else { return evaluate(method: method, path: nil, authority: authority, routeName: routeName) }
+        let length = writeKey(method: method, path: path, authority: authority, routeName: routeName)
+        guard length >= 0 else {
+            return evaluate(method: method, path: path, authority: authority, routeName: routeName)
+        }
+        let key = UnsafeBufferPointer(start: keyBuffer.assumingMemoryBound(to: UInt8.self), count: length)
+        let hash = hashBytes(key.baseAddress, length)
+        if let found = results.find(key, hash: hash) { return found == Self.noRule ? nil : Int(found) }
+        let rule = evaluate(method: method, path: path, authority: authority, routeName: routeName)
+        if results.count >= Self.resultsKept { results.removeAll() }
+        results.insert(key, hash: hash, value: rule.map { UInt32($0) } ?? Self.noRule)
+        return rule
+    }
+
+    /// Request -> the first rule that matches it, for requests seen before. A user's traffic
+    /// repeats its paths; the trie walk, the prefixes and the constraints cost far more than one
+    /// hash and one probe. Keyed by the path and by only those request fields some rule reads.
+    private let results = ByteTable()
+    private let keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
+    private static let keyCapacity = 512
+    /// Bounded like the regular expressions' results: paths with identifiers are each new.
+    private static let resultsKept = 16_384
+    private static let noRule = UInt32.max - 1
+    private let readsMethod: Bool
+    private let readsAuthority: Bool
+    private let readsRouteName: Bool
+
+    deinit {
+        keyBuffer.deallocate()
+    }
+
+    /// The length of the request's key in ``keyBuffer``, or -1 when it does not fit.
+    private func writeKey(
+        method: UnsafeBufferPointer<UInt8>?, path: UnsafeBufferPointer<UInt8>, authority: UnsafeBufferPointer<UInt8>?,
+        routeName: UnsafeBufferPointer<UInt8>?
+    ) -> Int {
+        var n = 0
+        // Each field is preceded by its length, 0xFFFF when absent (unlike empty).
+        func put(_ field: UnsafeBufferPointer<UInt8>?) -> Bool {
+            guard let field else {
+                keyBuffer.storeBytes(of: UInt16.max, toByteOffset: n, as: UInt16.self)
+                n &+= 2
+                return true
+            }
+            guard n &+ 2 &+ field.count <= Self.keyCapacity else { return false }
+            keyBuffer.storeBytes(of: UInt16(field.count), toByteOffset: n, as: UInt16.self)
+            n &+= 2
+            if let base = field.baseAddress { (keyBuffer + n).copyMemory(from: base, byteCount: field.count) }
+            n &+= field.count
+            return true
+        }
+        guard !readsMethod || put(method), !readsAuthority || put(authority), !readsRouteName || put(routeName),
+            put(path)
+        else { return -1 }
+        return n
+    }
+
+    private func evaluate(
         method: UnsafeBufferPointer<UInt8>?, path: UnsafeBufferPointer<UInt8>?, authority: UnsafeBufferPointer<UInt8>?,
         routeName: UnsafeBufferPointer<UInt8>?
     ) -> Int? {
