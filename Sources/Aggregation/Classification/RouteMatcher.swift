@@ -191,6 +191,22 @@ public final class RouteMatcher: @unchecked Sendable {
         let hash = hashBytes(key.baseAddress, length)
         if let found = results.find(key, hash: hash) { return found == Self.noRule ? nil : Int(found) }
         let rule = evaluate(method: method, path: path, authority: authority, routeName: routeName)
+        // Kept from its second sighting on: a path with an identifier in it is usually seen once,
+        // and thousands of those would push the table out of the cache the repeated ones hit.
+        let bit = Int(truncatingIfNeeded: hash &>> UInt64(64 - Self.sightingBitsLog2))
+        let word = sightings + (bit &>> 6)
+        let mask: UInt64 = 1 &<< UInt64(bit & 63)
+        if word.pointee & mask == 0 {
+            word.pointee |= mask
+            sightingCount &+= 1
+            // One bit in sixteen set: a request seen once passes for a repeat at most that often.
+            // Past it, start over.
+            if sightingCount > Self.sightingBits / 16 {
+                sightings.update(repeating: 0, count: Self.sightingBits / 64)
+                sightingCount = 0
+            }
+            return rule
+        }
         if results.count >= Self.resultsKept { results.removeAll() }
         results.insert(key, hash: hash, value: rule.map { UInt32($0) } ?? Self.noRule)
         return rule
@@ -202,8 +218,17 @@ public final class RouteMatcher: @unchecked Sendable {
     private let results = ByteTable()
     private let keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
     private static let keyCapacity = 512
-    /// Bounded like the regular expressions' results: paths with identifiers are each new.
-    private static let resultsKept = 16_384
+    /// Bounded like the regular expressions' results.
+    private static let resultsKept = 8192
+    /// Requests seen once, by 18 bits of their hash: 32 KiB.
+    private let sightings: UnsafeMutablePointer<UInt64> = {
+        let words = UnsafeMutablePointer<UInt64>.allocate(capacity: RouteMatcher.sightingBits / 64)
+        words.initialize(repeating: 0, count: RouteMatcher.sightingBits / 64)
+        return words
+    }()
+    private var sightingCount = 0
+    private static let sightingBitsLog2 = 18
+    private static let sightingBits = 1 << sightingBitsLog2
     private static let noRule = UInt32.max - 1
     private let readsMethod: Bool
     private let readsAuthority: Bool
@@ -211,6 +236,7 @@ public final class RouteMatcher: @unchecked Sendable {
 
     deinit {
         keyBuffer.deallocate()
+        sightings.deallocate()
     }
 
     /// The length of the request's key in ``keyBuffer``, or -1 when it does not fit.
