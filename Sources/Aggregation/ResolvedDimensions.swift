@@ -143,20 +143,30 @@ extension ShardState {
         return id
     }
 
-    /// The route: the first matching rule, else Envoy's `route_name` (unless ignored), else the
-    /// path's template (or the path without its query when templates are off).
-    private mutating func route(_ dim: Int, _ record: AccessRecord) -> UInt32 {
-        if let matcher = routeMatcher {
-            let rule = record.withValue(.path) { path -> Int? in
-                var withoutQuery = path
-                if let path, let query = path.firstIndex(of: UInt8(ascii: "?")) {
-                    withoutQuery = UnsafeBufferPointer(rebasing: path[..<query])
-                }
-                return matcher.match(
+    /// The first rule the record matches. The matcher is borrowed, not retained, and the path
+    /// read in place unless it has escapes: this runs for every line when rules are configured.
+    @inline(__always)
+    private static func rule(_ matcher: Unmanaged<RouteMatcher>, _ record: AccessRecord) -> Int? {
+        func match(_ path: UnsafeBufferPointer<UInt8>?) -> Int? {
+            var withoutQuery = path
+            if let path, let query = firstIndex(of: UInt8(ascii: "?"), in: path) {
+                withoutQuery = UnsafeBufferPointer(rebasing: path[..<query])
+            }
+            return matcher._withUnsafeGuaranteedRef {
+                $0.match(
                     method: record.rawBytes(.method), path: withoutQuery, authority: record.rawBytes(.authority),
                     routeName: record.rawBytes(.routeName))
             }
-            if let rule {
+        }
+        if record.escaped.contains(.path) { return record.withValue(.path, match) }
+        return match(record.rawBytes(.path))
+    }
+
+    /// The route: the first matching rule, else Envoy's `route_name` (unless ignored), else the
+    /// path's template (or the path without its query when templates are off).
+    private mutating func route(_ dim: Int, _ record: AccessRecord) -> UInt32 {
+        if let matcher = routeMatcherReference {
+            if let rule = Self.rule(matcher, record) {
                 if ruleRouteIDs[rule] == .max {
                     ruleRouteIDs[rule] = registry.intern(dimension: dim, value: schema.classification.rules[rule].name)
                 }

@@ -88,6 +88,8 @@ public struct ShardState: AccessRecordSink, Sendable {
 
     /// This shard's own compiled route rules (compiled regular expressions are not shared).
     let routeMatcher: RouteMatcher?
+    /// ``routeMatcher`` unretained, for the per-line path.
+    let routeMatcherReference: Unmanaged<RouteMatcher>?
     /// Rule index -> route value identifier, filled on first use.
     var ruleRouteIDs: [UInt32]
     let ignoredRouteNames: [[UInt8]]
@@ -153,6 +155,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         routeDimension = schema.dimensions.firstIndex(of: .route)
         // The schema validated the rules and patterns, so compiling them again cannot fail.
         routeMatcher = classification.rules.isEmpty ? nil : try? RouteMatcher(rules: classification.rules)
+        routeMatcherReference = routeMatcher.map { Unmanaged.passUnretained($0) }
         ruleRouteIDs = Array(repeating: .max, count: classification.rules.count)
         ignoredRouteNames = classification.ignoredRouteNames.map { Array($0.utf8) }
         useRouteName = classification.useRouteName
