@@ -190,6 +190,23 @@ extension RouteMatcherTests {
                 }
             }
         }
+        // Around the memory's key capacity, with fields absent after a long one.
+        for length in 240...260 {
+            let long = String(repeating: "a", count: length)
+            for (method, authority, routeName) in [
+                (long, nil, nil), ("GET", long, nil), ("GET", "x.shop.example.com", long),
+            ]
+                as [(String?, String?, String?)]
+            {
+                let fresh = try RouteMatcher(rules: rules)
+                for _ in 0..<2 {
+                    #expect(
+                        match(remembering, "/v2/\(length)", method: method, authority: authority, routeName: routeName)
+                            == match(fresh, "/v2/\(length)", method: method, authority: authority, routeName: routeName)
+                    )
+                }
+            }
+        }
         for k in 0..<40_000 {
             let path = k % 2 == 0 ? "/users/\(k)" : "/static/\(k)"
             #expect(match(remembering, path) == (k % 2 == 0 ? "users-item" : "static"))

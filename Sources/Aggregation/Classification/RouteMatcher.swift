@@ -217,7 +217,8 @@ public final class RouteMatcher: @unchecked Sendable {
     /// hash and one probe. Keyed by the path and by only those request fields some rule reads.
     private let results = ByteTable()
     private let keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
-    private static let keyCapacity = 512
+    /// Longer requests are evaluated each time: 8,192 of them stay under 2.2 MB.
+    private static let keyCapacity = 256
     /// Bounded like the regular expressions' results.
     private static let resultsKept = 8192
     /// Requests seen once, by 18 bits of their hash: 32 KiB.
@@ -248,6 +249,7 @@ public final class RouteMatcher: @unchecked Sendable {
         // Each field is preceded by its length, 0xFFFF when absent (unlike empty).
         func put(_ field: UnsafeBufferPointer<UInt8>?) -> Bool {
             guard let field else {
+                guard n &+ 2 <= Self.keyCapacity else { return false }
                 keyBuffer.storeBytes(of: UInt16.max, toByteOffset: n, as: UInt16.self)
                 n &+= 2
                 return true
