@@ -20,13 +20,17 @@ struct RecordKeyPlan {
     }
 
     let route: RoutePart
-    /// Fields keyed by their raw bytes, JSON escapes and all: equal raw bytes decode alike.
+    /// Fields keyed by their raw bytes, JSON escapes and all: equal raw bytes with equal escape
+    /// flags decode alike.
     let byteFields: UnsafeBufferPointer<AccessLogField>
     /// Fields keyed by their parsed integer.
     let intFields: UnsafeBufferPointer<AccessLogField>
     /// Fields whose presence is keyed: the byte and integer fields, and those only tested for.
     let presenceMask: UInt64
     let numericMask: UInt64
+    /// Fields whose escaping is keyed: the same raw bytes are a JSON string with escapes in one
+    /// line and literal text in an Istio TEXT line of the same input.
+    let escapeMask: UInt64
     let usesInput: Bool
     /// Whether the signature has a slow-request label.
     let splitsBySlowness: Bool
@@ -86,6 +90,10 @@ struct RecordKeyPlan {
         intFields = Self.copy(ints)
         presenceMask = presence.rawValue
         numericMask = numeric.rawValue
+        var escapes = FieldSet(rawValue: 0)
+        for field in bytes { escapes.insert(field) }
+        if route == .byName { escapes.insert(.routeName) }
+        escapeMask = escapes.rawValue
         self.usesInput = usesInput
         splitsBySlowness = splits
     }
@@ -121,7 +129,8 @@ extension ShardState {
     ) -> Int {
         out.storeBytes(of: record.present.rawValue & plan.pointee.presenceMask, as: UInt64.self)
         out.storeBytes(of: record.numeric.rawValue & plan.pointee.numericMask, toByteOffset: 8, as: UInt64.self)
-        var n = 16
+        out.storeBytes(of: record.escaped.rawValue & plan.pointee.escapeMask, toByteOffset: 16, as: UInt64.self)
+        var n = 24
         if plan.pointee.usesInput {
             out.storeBytes(of: UInt32(truncatingIfNeeded: currentInput), toByteOffset: n, as: UInt32.self)
             n &+= 4
@@ -155,6 +164,7 @@ extension ShardState {
         }
         for field in plan.pointee.intFields {
             guard let value = record.int(field) else { continue }
+            guard n &+ 8 <= RecordKeyPlan.capacity else { return -1 }
             out.storeBytes(of: value, toByteOffset: n, as: Int64.self)
             n &+= 8
         }
