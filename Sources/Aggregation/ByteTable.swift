@@ -17,6 +17,8 @@ final class ByteTable: @unchecked Sendable {
     private var mask: Int
     private var arena = GrowingBuffer<UInt8>(capacity: 256)
     private(set) var count = 0
+    /// Bytes the entries take, keys and headers.
+    var byteCount: Int { arena.count }
 
     /// An entry: the hash (8 bytes), the value (4), the key's length (4), then the key.
     private static let header = 16

@@ -25,6 +25,27 @@ final class RecordSeriesCache: @unchecked Sendable {
     private var keyEntries = GrowingBuffer<RecordKeyEntry>()
     /// Distinct raw keys kept before starting over; many raw spellings can share one entry.
     private let keyLimit: Int
+    static let keyBytesLimit = 8 << 20
+
+    /// Raw-key lookups and misses since the window began. Where most records are new (a label
+    /// taken from a path full of identifiers), a key costs more than it saves: past half misses in
+    /// a window, records are resolved label by label for ``keyBypass`` lookups, then keys tried again.
+    var keyLookups = 0
+    var keyMisses = 0
+    var keysBypassed = 0
+    var keyWindow = 1 << 16
+    var keyBypass = 1 << 20
+
+    func noteKeyMiss() {
+        keyMisses &+= 1
+        guard keyLookups >= keyWindow else { return }
+        if keyMisses &* 2 > keyLookups {
+            keysBypassed = keyBypass
+            forgetKeys()
+        }
+        keyLookups = 0
+        keyMisses = 0
+    }
 
     init(scope: SchemaPlan.Scope, keyPlan: RecordKeyPlan, keyLimit: Int) {
         families = Self.copy(scope.families)
@@ -92,7 +113,9 @@ final class RecordSeriesCache: @unchecked Sendable {
     func remember(length: Int, hash: UInt64, slow: Bool, threshold: Int64, entry: Int) {
         var found = keyEntry(length: length, hash: hash)
         if found == nil {
-            if keys.count >= keyLimit { forgetKeys() }
+            // Bounded by count and by bytes: a kilobyte of client-chosen authority per key would
+            // otherwise make a full table tens of megabytes.
+            if keys.count >= keyLimit || keys.byteCount >= Self.keyBytesLimit { forgetKeys() }
             let key = UnsafeBufferPointer(start: keyBuffer.assumingMemoryBound(to: UInt8.self), count: length)
             keys.insert(key, hash: hash, value: UInt32(keyEntries.count))
             withUnsafePointer(to: RecordKeyEntry(threshold: threshold, fast: -1, slow: -1)) {

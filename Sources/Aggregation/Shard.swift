@@ -303,7 +303,10 @@ public struct ShardState: AccessRecordSink, Sendable {
     private mutating func recordEntry(
         _ scope: Int, _ cache: RecordSeriesCache, _ record: AccessRecord, _ resolved: inout ResolvedDimensions
     ) -> Int {
-        guard findsRecordsByRawKey else { return entryByLabels(scope, cache, record, &resolved) }
+        guard findsRecordsByRawKey, cache.keysBypassed == 0 else {
+            return bypassingKeys(scope, cache, record, &resolved)
+        }
+        cache.keyLookups &+= 1
         let plan = UnsafePointer(cache.keyPlan)
         let length = writeKey(plan, record, into: cache.keyBuffer, &resolved)
         guard length >= 0 else { return entryByLabels(scope, cache, record, &resolved) }
@@ -319,6 +322,14 @@ public struct ShardState: AccessRecordSink, Sendable {
     }
 
     @inline(never)
+    private mutating func bypassingKeys(
+        _ scope: Int, _ cache: RecordSeriesCache, _ record: AccessRecord, _ resolved: inout ResolvedDimensions
+    ) -> Int {
+        if cache.keysBypassed > 0 { cache.keysBypassed -= 1 }
+        return entryByLabels(scope, cache, record, &resolved)
+    }
+
+    @inline(never)
     private mutating func newRecordKey(
         _ scope: Int, _ cache: RecordSeriesCache, _ record: AccessRecord, _ length: Int, _ hash: UInt64,
         _ resolved: inout ResolvedDimensions
@@ -329,6 +340,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         let entry = entryByLabels(scope, cache, record, &resolved)
         // After the lookup by labels, which may have started the cache over.
         cache.remember(length: length, hash: hash, slow: slow, threshold: limit, entry: entry)
+        cache.noteKeyMiss()
         return entry
     }
 

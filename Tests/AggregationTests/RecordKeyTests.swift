@@ -55,6 +55,34 @@ import Testing
         }
     }
 
+    /// Istio TEXT lines, each with a JSON twin holding the same values, backslash sequences and
+    /// all: literal in TEXT, escapes in JSON.
+    static func textLines(count: Int, seed: UInt64) -> [(text: String, json: String)] {
+        var rng = SplitMix(seed: seed)
+        let routes = [#"us\u0065rs_item"#, "users_item", "default", "checkout", #"a\\b"#]
+        let agents = [#"curl\u0020x"#, "curl x"]
+        let flags = ["-", "UF,URX", "NR"]
+        let methods = ["GET", "POST"]
+        func pick(_ values: [String]) -> String { values[Int(rng.next() % UInt64(values.count))] }
+        return (0..<count).map { _ in
+            let (method, flag, agent, route) = (pick(methods), pick(flags), pick(agents), pick(routes))
+            let duration = rng.next() % 2000
+            let sent = rng.next() % 9000
+            let cluster = "outbound|8080||users.shop.svc.cluster.local"
+            let text =
+                #"[2026-11-20T10:00:00.123Z] "\#(method) /users/42 HTTP/1.1" 200 \#(flag) - - "-" 0 "#
+                + #"\#(sent) \#(duration) \#(duration / 2) "-" "\#(agent)" "id" "shop.example.com" "#
+                + #""10.0.0.1:8080" \#(cluster) - 10.96.0.1:8080 10.244.1.3:36360 - \#(route)"#
+            let json =
+                #"{"method":"\#(method)","path":"/users/42","protocol":"HTTP/1.1","response_code":200,"#
+                + #""response_flags":"\#(flag)","bytes_received":0,"bytes_sent":\#(sent),"duration":\#(duration),"#
+                + #""upstream_service_time":"\#(duration / 2)","user_agent":"\#(agent)","request_id":"id","#
+                + #""authority":"shop.example.com","upstream_host":"10.0.0.1:8080","upstream_cluster":"\#(cluster)","#
+                + #""route_name":"\#(route)"}"#
+            return (text, json)
+        }
+    }
+
     static func render(_ harness: Harness) -> [String] {
         var out: [UInt8] = []
         TextFormatWriter.write(harness.snapshot(), into: &out)
@@ -97,6 +125,68 @@ import Testing
         Self.expectSameSeries(
             families: MetricsSchema.defaultFamilies(sourceLabels: Self.sourceLabels),
             lines: Self.lines(count: 4000, seed: 1))
+    }
+
+    /// `us\u0065rs_item` is `users_item` in a JSON line and itself in a TEXT line.
+    @Test func textAndJSONLinesInOneInputAgree() {
+        let lines = Self.textLines(count: 1500, seed: 8).flatMap { [$0.text, $0.json] }
+        let families =
+            MetricsSchema.defaultFamilies() + [
+                FamilyDefinition(
+                    name: "agents", help: "By user agent.", type: .counter, observation: .requests,
+                    labels: [.init("route", .route), .init("agent", .field(.userAgent))])
+            ]
+        Self.expectSameSeries(families: families, lines: lines)
+    }
+
+    /// Keys near their capacity, where the last bytes or integers no longer fit and the record is
+    /// resolved label by label.
+    @Test func longFieldsNearTheKeyCapacityAgree() {
+        var lines: [String] = []
+        for length in stride(from: 880, through: 1020, by: 1) {
+            let authority = String(repeating: "h", count: length)
+            let agent = String(repeating: "a", count: length + 8)
+            let route = String(repeating: "r", count: 240 + length % 20)
+            lines.append(
+                #"{"method":"GET","path":"/x","protocol":"HTTP/1.1","response_code":\#(200 + length % 3),"#
+                    + #""route_name":"\#(route)","authority":"\#(authority)","user_agent":"\#(agent)","#
+                    + #""upstream_cluster":"outbound|80||x.ns.svc.cluster.local","duration":\#(length)}"#)
+        }
+        let families =
+            MetricsSchema.defaultFamilies() + [
+                FamilyDefinition(
+                    name: "agents", help: "By user agent and code.", type: .counter, observation: .requests,
+                    labels: [.init("agent", .field(.userAgent)), .init("code", .responseCode)])
+            ]
+        Self.expectSameSeries(families: families, lines: lines + lines)
+    }
+
+    /// A label from a path full of identifiers makes nearly every key new: keys are set aside
+    /// for a while, then tried again, and the counts stay the same throughout.
+    @Test func mostlyNewKeysAreSetAsideForAWhile() {
+        let families = [
+            FamilyDefinition(
+                name: "by_user", help: "By user.", type: .counter, observation: .requests,
+                labels: [.init("route", .route), .init("user", .pathSegment(2))])
+        ]
+        let limits = Limits(maxSeriesPerFamily: 100)
+        let keyed = Harness(families: families, limits: limits)
+        let labelled = Harness(families: families, limits: limits)
+        labelled.shards[0].withRecorder { $0.findsRecordsByRawKey = false }
+        keyed.shards[0].withRecorder { state in
+            state.recordCaches[0].keyWindow = 200
+            state.recordCaches[0].keyBypass = 1000
+        }
+        let distinct = (0..<1000).map { line(path: "/users/\($0)") }
+        let repeated = (0..<1000).map { line(path: "/users/\($0 % 7)") }
+        for harness in [keyed, labelled] { harness.feed(distinct) }
+        #expect(keyed.shards[0].withRecorder { $0.recordCaches[0].keysBypassed } > 0)
+        for harness in [keyed, labelled] { harness.feed(repeated) }
+        keyed.shards[0].withRecorder { state in
+            #expect(state.recordCaches[0].keysBypassed == 0)
+            #expect(state.recordCaches[0].keyLookups > 0, "keys are tried again")
+        }
+        #expect(Self.render(keyed) == Self.render(labelled))
     }
 
     @Test func rulesAndPerRouteThresholdsAgree() throws {
