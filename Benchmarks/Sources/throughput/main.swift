@@ -275,7 +275,7 @@ for r in results {
             + padded(format3(r.bestCPUSeconds), 8)
             + padded(String(Int((Double(r.lines) / r.leastCPUSeconds).rounded())), 13)
             // A table that grows once in millions of lines is not a per-line allocation: count it.
-            + padded(perLine == 0 ? "0" : perLine < 0.001 ? "~0 (\(r.timedAllocations))" : "\(perLine)", 13)
+            + padded(perLine == 0 ? "0" : perLine < 0.001 ? "~0 (\(r.timedAllocations))" : format3(perLine), 13)
             + padded(String(r.warmUpAllocations), 16))
 }
 print("")
