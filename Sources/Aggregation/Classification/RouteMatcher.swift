@@ -99,6 +99,9 @@ public final class RouteMatcher: @unchecked Sendable {
         self.regexRules = regexes
         self.firstRegexRule = regexes.first?.rule ?? .max
         self.anyPathRules = anyPath
+        keyBuffer = .allocate(byteCount: Self.keyCapacity, alignment: 8)
+        sightings = .allocate(capacity: Self.sightingBits / 64)
+        sightings.initialize(repeating: 0, count: Self.sightingBits / 64)
         for (segments, rule) in templates { insert(segments, rule: rule) }
     }
 
@@ -216,17 +219,14 @@ public final class RouteMatcher: @unchecked Sendable {
     /// repeats its paths; the trie walk, the prefixes and the constraints cost far more than one
     /// hash and one probe. Keyed by the path and by only those request fields some rule reads.
     private let results = ByteTable()
-    private let keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
+    /// Allocated once the rules are known to be valid: a throwing initializer runs no `deinit`.
+    private let keyBuffer: UnsafeMutableRawPointer
     /// Longer requests are evaluated each time: 8,192 of them stay under 2.2 MB.
     private static let keyCapacity = 256
     /// Bounded like the regular expressions' results.
     private static let resultsKept = 8192
     /// Requests seen once, by 18 bits of their hash: 32 KiB.
-    private let sightings: UnsafeMutablePointer<UInt64> = {
-        let words = UnsafeMutablePointer<UInt64>.allocate(capacity: RouteMatcher.sightingBits / 64)
-        words.initialize(repeating: 0, count: RouteMatcher.sightingBits / 64)
-        return words
-    }()
+    private let sightings: UnsafeMutablePointer<UInt64>
     private var sightingCount = 0
     private static let sightingBitsLog2 = 18
     private static let sightingBits = 1 << sightingBitsLog2
