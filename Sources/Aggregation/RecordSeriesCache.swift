@@ -35,13 +35,19 @@ final class RecordSeriesCache: @unchecked Sendable {
     var keysBypassed = 0
     var keyWindow = 1 << 16
     var keyBypass = 1 << 20
+    /// The set-aside doubles each time keys are tried again and fail again, up to 64 times
+    /// ``keyBypass``: a configuration whose records are mostly new stays mostly label by label.
+    private var failedTrials = 0
 
     func noteKeyMiss() {
         keyMisses &+= 1
         guard keyLookups >= keyWindow else { return }
         if keyMisses &* 2 > keyLookups {
-            keysBypassed = keyBypass
+            keysBypassed = keyBypass &<< min(failedTrials, 6)
+            failedTrials &+= 1
             forgetKeys()
+        } else {
+            failedTrials = 0
         }
         keyLookups = 0
         keyMisses = 0
