@@ -8,11 +8,17 @@
 
 /// A fast non-cryptographic hash of a byte string, eight bytes per step.
 ///
+/// Seeded per table owner; never stored, so it may change between versions.
 /// Label values are hashed on every line; they are short (a route name, a method), so the cost
 /// is dominated by the setup, which this keeps to a few multiplies.
+///
+/// `seed` is drawn at random by each owner of tables (a shard, a route matcher, a registry
+/// dimension) and used for every key of its tables: the bytes are the clients' (paths,
+/// authorities, headers), and with a seed they cannot choose keys that collide to make every
+/// probe walk the whole table.
 @inline(__always)
-func hashBytes(_ p: UnsafePointer<UInt8>?, _ n: Int) -> UInt64 {
-    var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(truncatingIfNeeded: n) &* 0xC2B2_AE3D_27D4_EB4F)
+func hashBytes(_ p: UnsafePointer<UInt8>?, _ n: Int, seed: UInt64) -> UInt64 {
+    var h: UInt64 = seed ^ 0x9E37_79B9_7F4A_7C15 ^ (UInt64(truncatingIfNeeded: n) &* 0xC2B2_AE3D_27D4_EB4F)
     guard let p, n > 0 else { return mix(h) }
     let raw = UnsafeRawPointer(p)
     var i = 0
@@ -30,7 +36,9 @@ func hashBytes(_ p: UnsafePointer<UInt8>?, _ n: Int) -> UInt64 {
             d = lane(d, raw.loadUnaligned(fromByteOffset: i &+ 24, as: UInt64.self))
             i &+= 32
         }
-        h = mix(a) ^ (mix(b) &* 0x9E37_79B9_7F4A_7C15) ^ ((c &<< 23) | (c &>> 41)) ^ ((d &<< 47) | (d &>> 17))
+        // Folded through the lane step, not XORed: a linear fold would let differences in two
+        // lanes cancel.
+        h = lane(lane(lane(a, b), c), d)
     }
     while i &+ 8 <= n {
         // Safe because i + 8 <= n.

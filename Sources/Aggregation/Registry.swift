@@ -30,6 +30,7 @@ public final class Registry: Sendable {
     // @unchecked Sendable: only touched inside `state`'s lock.
     final class Dimension: @unchecked Sendable {
         let table = ByteTable()
+        private let hashSeed = UInt64.random(in: .min ... .max)
         var values: [String] = []
         let cap: Int
         /// New values refused because the dimension was at its cap.
@@ -41,7 +42,7 @@ public final class Registry: Sendable {
 
         /// The identifier of a value, already canonical and valid UTF-8.
         func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-            let hash = hashBytes(bytes.baseAddress, bytes.count)
+            let hash = hashBytes(bytes.baseAddress, bytes.count, seed: hashSeed)
             if let id = table.find(bytes, hash: hash) { return id }
             // values[0] is the overflow value, which does not count towards the cap.
             guard values.count - 1 < cap else {

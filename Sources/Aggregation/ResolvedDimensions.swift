@@ -85,7 +85,7 @@ extension ShardState {
         guard let host = record.rawBytes(.upstreamHost), let cache = enrichmentCaches[dim] else {
             return lookup(dim, "unknown")
         }
-        let hash = hashBytes(host.baseAddress, host.count)
+        let hash = hashBytes(host.baseAddress, host.count, seed: hashSeed)
         if let id = cache.find(host, hash: hash) { return id }
         var value = Registry.unknownValue
         if let enrichment = registry.enrichment, case .destinationPod(let attribute) = schema.dimensions[dim],
@@ -109,7 +109,7 @@ extension ShardState {
         let cluster = record.rawBytes(.upstreamCluster)
         var hash: UInt64 = 0
         if let cluster, let cache = enrichmentCaches[dim] {
-            hash = hashBytes(cluster.baseAddress, cluster.count)
+            hash = hashBytes(cluster.baseAddress, cluster.count, seed: hashSeed)
             if let id = cache.find(cluster, hash: hash) { return id }
         }
         let serverName = record.rawBytes(.requestedServerName)
@@ -252,7 +252,7 @@ extension ShardState {
     @inline(__always)
     private mutating func lookup(_ dim: Int, bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
         guard let cache = valueCaches[dim] else { return 0 }
-        let hash = hashBytes(bytes.baseAddress, bytes.count)
+        let hash = hashBytes(bytes.baseAddress, bytes.count, seed: hashSeed)
         if let id = cache.find(bytes, hash: hash) { return id }
         return remember(dim, cache, bytes, hash, registry.intern(dimension: dim, raw: bytes))
     }
@@ -262,7 +262,7 @@ extension ShardState {
         _ dim: Int, key: UnsafeBufferPointer<UInt8>, derive: (LocalPattern) -> String
     ) -> UInt32 {
         guard let cache = valueCaches[dim], let pattern = patterns[dim] else { return 0 }
-        let hash = hashBytes(key.baseAddress, key.count)
+        let hash = hashBytes(key.baseAddress, key.count, seed: hashSeed)
         if let id = cache.find(key, hash: hash) { return id }
         return remember(dim, cache, key, hash, registry.intern(dimension: dim, value: derive(pattern)))
     }
@@ -284,7 +284,7 @@ extension ShardState {
         // Most clusters name their host: the value depends on the cluster bytes alone and is
         // cached by them, so the name is parsed once per distinct cluster, not once per line.
         if let cluster, let cache = clusterCaches[dim] {
-            let hash = hashBytes(cluster.baseAddress, cluster.count)
+            let hash = hashBytes(cluster.baseAddress, cluster.count, seed: hashSeed)
             if let id = cache.find(cluster, hash: hash) { return id }
             let parsed = DestinationService.parse(cluster: cluster, serverName: nil, authority: nil)
             if parsed.service != nil {

@@ -75,6 +75,8 @@ public struct ShardState: AccessRecordSink, Sendable {
     let recordCaches: [RecordSeriesCache]
     /// ``recordCaches`` unretained, for the per-line path.
     private let recordCacheReferences: [Unmanaged<RecordSeriesCache>]
+    /// Every key of this shard's byte tables is hashed with it.
+    let hashSeed = UInt64.random(in: .min ... .max)
     /// Whether records are found by their raw key first; off, every record is resolved label by
     /// label, which the raw keys must always agree with.
     var findsRecordsByRawKey = true
@@ -310,7 +312,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         let plan = UnsafePointer(cache.keyPlan)
         let length = writeKey(plan, record, into: cache.keyBuffer, &resolved)
         guard length >= 0 else { return entryByLabels(scope, cache, record, &resolved) }
-        let hash = hashBytes(cache.keyBuffer.assumingMemoryBound(to: UInt8.self), length)
+        let hash = hashBytes(cache.keyBuffer.assumingMemoryBound(to: UInt8.self), length, seed: hashSeed)
         // Through the guaranteed reference: a plain call on `cache` retains and releases it.
         let found = recordCacheReferences[scope]._withUnsafeGuaranteedRef { $0.keyEntry(length: length, hash: hash) }
         if let found {

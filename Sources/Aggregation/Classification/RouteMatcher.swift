@@ -11,6 +11,8 @@ public final class RouteMatcher: @unchecked Sendable {
     // @unchecked Sendable: a matcher holds compiled regular expressions, which are not Sendable;
     // each shard owns its own and uses it only with the shard's lock held.
     public let rules: [RouteRule]
+    /// Every key of this matcher's tables is hashed with it.
+    private let hashSeed: UInt64
     private let constraints: [Constraint]
     private let exact: ByteTable
     private let exactRules: [[Int]]
@@ -45,6 +47,8 @@ public final class RouteMatcher: @unchecked Sendable {
 
     public init(rules: [RouteRule]) throws(RouteRuleError) {
         self.rules = rules
+        let seed = UInt64.random(in: .min ... .max)
+        hashSeed = seed
         var constraints: [Constraint] = []
         let exact = ByteTable()
         var exactRules: [[Int]] = []
@@ -65,7 +69,7 @@ public final class RouteMatcher: @unchecked Sendable {
                 anyPath.append(index)
             case .exact(let path):
                 let bytes = Array(path.utf8)
-                let hash = bytes.withUnsafeBufferPointer { hashBytes($0.baseAddress, $0.count) }
+                let hash = bytes.withUnsafeBufferPointer { hashBytes($0.baseAddress, $0.count, seed: seed) }
                 if let slot = bytes.withUnsafeBufferPointer({ exact.find($0, hash: hash) }) {
                     exactRules[Int(slot)].append(index)
                 } else {
@@ -163,7 +167,7 @@ public final class RouteMatcher: @unchecked Sendable {
                 }
                 node = nodes[node].parameter!
             case .literal(let bytes):
-                let hash = bytes.withUnsafeBufferPointer { hashBytes($0.baseAddress, $0.count) }
+                let hash = bytes.withUnsafeBufferPointer { hashBytes($0.baseAddress, $0.count, seed: hashSeed) }
                 if let child = bytes.withUnsafeBufferPointer({ nodes[node].literals.find($0, hash: hash) }) {
                     node = nodes[node].literalChildren[Int(child)]
                 } else {
@@ -191,7 +195,7 @@ public final class RouteMatcher: @unchecked Sendable {
             return evaluate(method: method, path: path, authority: authority, routeName: routeName)
         }
         let key = UnsafeBufferPointer(start: keyBuffer.assumingMemoryBound(to: UInt8.self), count: length)
-        let hash = hashBytes(key.baseAddress, length)
+        let hash = hashBytes(key.baseAddress, length, seed: hashSeed)
         if let found = results.find(key, hash: hash) { return found == Self.noRule ? nil : Int(found) }
         let rule = evaluate(method: method, path: path, authority: authority, routeName: routeName)
         // Kept from its second sighting on: a path with an identifier in it is usually seen once,
@@ -278,7 +282,7 @@ public final class RouteMatcher: @unchecked Sendable {
             break
         }
         if let path {
-            let hash = hashBytes(path.baseAddress, path.count)
+            let hash = hashBytes(path.baseAddress, path.count, seed: hashSeed)
             if let slot = exact.find(path, hash: hash) {
                 for rule in exactRules[Int(slot)] where rule < best && satisfies(rule, request) {
                     best = rule
@@ -372,7 +376,7 @@ public final class RouteMatcher: @unchecked Sendable {
         let segment = UnsafeBufferPointer(rebasing: path[start..<end])
         let next = end + 1
         if !nodes[node].literalChildren.isEmpty {
-            let hash = hashBytes(segment.baseAddress, segment.count)
+            let hash = hashBytes(segment.baseAddress, segment.count, seed: hashSeed)
             if let slot = nodes[node].literals.find(segment, hash: hash) {
                 walk(node: nodes[node].literalChildren[Int(slot)], path, from: next, request, &best)
             }
