@@ -6,9 +6,9 @@
     import Darwin
 #endif
 
-/// A fast non-cryptographic hash of a byte string, eight bytes per step.
+/// A fast non-cryptographic hash of a byte string, eight bytes per step. Never stored, so it may
+/// change between versions.
 ///
-/// Seeded per table owner; never stored, so it may change between versions.
 /// Label values are hashed on every line; they are short (a route name, a method), so the cost
 /// is dominated by the setup, which this keeps to a few multiplies.
 ///

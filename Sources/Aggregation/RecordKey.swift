@@ -79,19 +79,15 @@ struct RecordKeyPlan {
             case .constant, .flag: break
             }
         }
-        for field in bytes { presence.insert(field) }
+        var escapes = FieldSet(rawValue: 0)
+        for field in bytes { escapes.insert(field) }
         var numeric = FieldSet(rawValue: 0)
-        for field in ints {
-            presence.insert(field)
-            numeric.insert(field)
-        }
+        for field in ints { numeric.insert(field) }
         route = needsRoute ? (hasRules || !useRouteName ? .resolved : .byName) : .none
         byteFields = Self.copy(bytes)
         intFields = Self.copy(ints)
-        presenceMask = presence.rawValue
+        presenceMask = presence.rawValue | escapes.rawValue | numeric.rawValue
         numericMask = numeric.rawValue
-        var escapes = FieldSet(rawValue: 0)
-        for field in bytes { escapes.insert(field) }
         if route == .byName { escapes.insert(.routeName) }
         escapeMask = escapes.rawValue
         self.usesInput = usesInput

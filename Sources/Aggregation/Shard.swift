@@ -356,7 +356,8 @@ public struct ShardState: AccessRecordSink, Sendable {
             key.ids[k] = resolve(cache.signature[k], record, &resolved)
         }
         let hash = key.hashValue64
-        let entry = cache.find(key, hash: hash)
+        // Through the guaranteed reference: a plain call on `cache` retains and releases it.
+        let entry = recordCacheReferences[scope]._withUnsafeGuaranteedRef { $0.find(key, hash: hash) }
         if entry >= 0 { return entry }
         return seriesOfRecord(cache, key, hash, record, &resolved)
     }
