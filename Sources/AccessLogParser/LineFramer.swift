@@ -1,3 +1,5 @@
+import CByteScan
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -48,8 +50,11 @@ public struct LineFramer: ~Copyable {
     public mutating func next(in chunk: UnsafeBufferPointer<UInt8>, cursor: inout Int) -> Line? {
         guard let base = chunk.baseAddress else { return nil }
         let n = chunk.count
+        // A chunk is fed from its start, then line by line.
+        if cursor == 0 { prefetched = 0 }
         while cursor < n {
             let newline = Self.newline(base, from: cursor, end: n)
+            prefetch(base, upTo: min(newline &+ Self.prefetchDistance, n))
             if isDiscarding {
                 if newline == n {
                     cursor = n
@@ -97,6 +102,24 @@ public struct LineFramer: ~Copyable {
             return .line(Self.trimmed(base + start, length))
         }
         return nil
+    }
+
+    /// How far past the line just found the chunk is asked into the cache. A chunk mapped from a
+    /// file or held in memory comes from DRAM, and with the hardware's prefetching alone the
+    /// newline search waits on it.
+    static let prefetchDistance = 2048
+    /// How far into the current chunk the cache has been asked for.
+    private var prefetched = 0
+
+    @inline(__always)
+    private mutating func prefetch(_ base: UnsafePointer<UInt8>, upTo limit: Int) {
+        // One request per cache line, each line once.
+        var offset = max(prefetched, limit &- Self.prefetchDistance) & ~63
+        while offset < limit {
+            cbytescan_prefetch(base + offset)
+            offset &+= 64
+        }
+        prefetched = max(prefetched, offset)
     }
 
     /// At the end of the input: the unfinished last line (one without a newline), if any.

@@ -21,7 +21,8 @@ import Workloads
 /// that file (and can only check that every line parses). Each stage makes one untimed warm-up
 /// pass over the whole corpus, then R timed passes (default 5); the best is reported.
 /// `--only scanner|decoder|pipeline|rules|kubernetes` runs one stage, for profilers (`rules`: the
-/// pipeline with 50 and with 500 route rules; `kubernetes`: with labels from a pod index).
+/// pipeline with 50 and with 500 route rules, `rules-50` and `rules-500` one of them; `kubernetes`:
+/// with labels from a pod index).
 ///
 /// Allocations are counted by ordo-one's malloc interposer, linked into this executable: it
 /// wraps malloc, calloc, realloc, posix_memalign and free, and counts every call while hooked.
@@ -57,9 +58,9 @@ struct Options {
             case "--runs": runs = number()
             case "--only":
                 guard let stage = rest.popFirst(),
-                    ["scanner", "decoder", "pipeline", "rules", "kubernetes"].contains(stage)
+                    ["scanner", "decoder", "pipeline", "rules", "rules-50", "rules-500", "kubernetes"].contains(stage)
                 else {
-                    fail("--only takes scanner, decoder, pipeline, rules or kubernetes")
+                    fail("--only takes scanner, decoder, pipeline, rules, rules-50, rules-500 or kubernetes")
                 }
                 only = stage
             case "--format":
@@ -230,8 +231,8 @@ if selected("pipeline") {
             pipeline.feedAll()
         })
 }
-if selected("rules") {
-    for count in [50, 500] {
+if selected("rules") || options.only?.hasPrefix("rules-") == true {
+    for count in [50, 500] where options.only?.hasPrefix("rules-") != true || options.only == "rules-\(count)" {
         // The rules are valid, so building their schema cannot fail.
         let pipeline = try! PipelineWorkload(buffer, rules: RouteRules.rules(count: count))
         results.append(

@@ -8,6 +8,9 @@
 #include <emmintrin.h>
 #endif
 
+/// Asks for the cache line at p to be loaded for reading; never faults.
+static inline void cbytescan_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 // The JSON scanner's first stage, marking quotes and backslashes 64 bytes at a time. Swift's
 // SIMD types have no byte-mask extraction (`pmovmskb` on x86-64), and emulating it costs a
 // multiply per eight bytes; these functions are `static inline` so that the Swift optimizer
