@@ -155,11 +155,12 @@ public struct JSONRecordScanner: Sendable {
 
             // Keys come in the same order line after line: first check whether the key the
             // previous line had at this position is here, byte for byte, with its closing quote
-            // right after it. That needs neither the quote map nor the table.
+            // and the colon right after it, as compact JSON has them. That needs neither the
+            // quote map nor the table. Past the predicted members the prediction's length is -1.
             let prediction = predictions + min(member, Self.predictedMembers)
             let predictedLength = prediction.pointee.length
-            if member < Self.predictedMembers && predictedLength >= 0 && keyStart &+ predictedLength < n
-                && p[keyStart &+ predictedLength] == asciiQuote
+            if predictedLength >= 0 && keyStart &+ predictedLength &+ 1 < n
+                && UnsafeRawPointer(key + predictedLength).loadUnaligned(as: UInt16.self) == quoteColon
                 && KeyTable.words(key, predictedLength) == (prediction.pointee.head, prediction.pointee.tail)
                 && (predictedLength <= 16 || KeyTable.middleEquals(key, prediction.pointee.key!, predictedLength))
             {
@@ -167,6 +168,7 @@ public struct JSONRecordScanner: Sendable {
                 field = Int(prediction.pointee.field)
                 bit = prediction.pointee.bit
                 fields.hints |= prediction.pointee.hint
+                i = keyEnd &+ 2
             } else {
                 quotes.seek(keyStart)
                 keyEnd = quotes.next()
@@ -196,18 +198,18 @@ public struct JSONRecordScanner: Sendable {
                         bit: bit, field: UInt8(truncatingIfNeeded: field),
                         hint: entry >= 0 ? keys.entries[entry].hint : 0)
                 }
+                i = keyEnd &+ 1
+                if i < n && p[i] == UInt8(ascii: ":") {
+                    i &+= 1
+                } else {
+                    i = skipWhitespace(p, from: i, end: n)
+                    guard i < n else { return .malformed(.truncatedJSON) }
+                    guard p[i] == UInt8(ascii: ":") else { return .malformed(.invalidJSON) }
+                    i &+= 1
+                }
             }
             member &+= 1
 
-            i = keyEnd &+ 1
-            if i < n && p[i] == UInt8(ascii: ":") {
-                i &+= 1
-            } else {
-                i = skipWhitespace(p, from: i, end: n)
-                guard i < n else { return .malformed(.truncatedJSON) }
-                guard p[i] == UInt8(ascii: ":") else { return .malformed(.invalidJSON) }
-                i &+= 1
-            }
             if i < n && isJSONWhitespace(p[i]) { i = skipWhitespace(p, from: i, end: n) }
             guard i < n else { return .malformed(.truncatedJSON) }
 
@@ -277,7 +279,7 @@ public struct JSONRecordScanner: Sendable {
             }
 
             // Compact JSON, as Envoy writes it, has the separator right after the value.
-            if i < n && p[i] == UInt8(ascii: ",") && i &+ 1 < n && p[i &+ 1] == asciiQuote {
+            if i &+ 1 < n && UnsafeRawPointer(p + i).loadUnaligned(as: UInt16.self) == commaQuote {
                 i &+= 1
                 continue
             }
@@ -353,6 +355,10 @@ public struct JSONRecordScanner: Sendable {
         return (i, .truncatedJSON)
     }
 }
+
+/// `":` and `,"` as two bytes loaded from memory.
+@usableFromInline let quoteColon = UInt16(littleEndian: 0x3A22)
+@usableFromInline let commaQuote = UInt16(littleEndian: 0x222C)
 
 @inlinable @inline(__always)
 func isNumberByte(_ c: UInt8) -> Bool {
