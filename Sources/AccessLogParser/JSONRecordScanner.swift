@@ -113,21 +113,68 @@ public struct JSONRecordScanner: Sendable {
         }
     }
 
-    /// How many members per line the key predictions cover.
+    /// How many members per line the key predictions cover; a power of two, as member positions
+    /// wrap around it.
     static let predictedMembers = 64
 
     /// The key a line had at one member position, as the next line is expected to have it too.
     @usableFromInline
     struct KeyPrediction {
+        /// The key's first sixteen bytes, and masks that cover as many of them as the key has.
         var head: UInt64 = 0
+        var next: UInt64 = 0
+        var headMask: UInt64 = 0
+        var nextMask: UInt64 = 0
+        /// The key's last eight bytes, for keys longer than sixteen.
         var tail: UInt64 = 0
-        var length = -1
-        /// The key's bytes in the table, to compare the middle of keys longer than 16 bytes.
+        var length = 0
+        /// How many bytes from the key's start the check reads: the sixteen-byte loads, the key,
+        /// its closing quote and colon, and one more so that the value starts inside the line.
+        /// Unused entries reach so far that no line passes.
+        var reach = Int(Int32.max)
+        /// The key's bytes in the table, to compare the middle of keys longer than 24 bytes.
         var key: UnsafePointer<UInt8>?
         /// The field's bit when its value is wanted, else 0.
         var bit: UInt64 = 0
         var field: UInt8 = 0
         var hint: UInt8 = 0
+
+        init() {}
+
+        init(key: UnsafePointer<UInt8>, length: Int, bit: UInt64, field: UInt8, hint: UInt8) {
+            for index in 0..<min(length, 16) {
+                let byte = UInt64(key[index]) &<< UInt64((index & 7) &* 8)
+                if index < 8 {
+                    head |= byte
+                    headMask |= 0xFF &<< UInt64(index &* 8)
+                } else {
+                    next |= byte
+                    nextMask |= 0xFF &<< UInt64((index &- 8) &* 8)
+                }
+            }
+            if length > 16 { tail = UnsafeRawPointer(key + length - 8).loadUnaligned(as: UInt64.self) }
+            self.length = length
+            self.reach = max(length + 3, 16)
+            self.key = key
+            self.bit = bit
+            self.field = field
+            self.hint = hint
+        }
+
+        /// Whether `key`, with at least `reach` bytes readable from it, starts with this key
+        /// followed by its closing quote and a colon.
+        @inline(__always)
+        func matches(_ key: UnsafePointer<UInt8>) -> Bool {
+            let raw = UnsafeRawPointer(key)
+            let first = raw.loadUnaligned(as: UInt64.self)
+            let second = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            guard (first ^ head) & headMask | (second ^ next) & nextMask == 0,
+                raw.loadUnaligned(fromByteOffset: length, as: UInt16.self) == quoteColon
+            else { return false }
+            if length <= 16 { return true }
+            return raw.loadUnaligned(fromByteOffset: length &- 8, as: UInt64.self) == tail
+                && (length <= 24 || KeyTable.middleEquals(key, self.key!, length))
+        }
     }
 
     @inline(__always)
@@ -144,9 +191,10 @@ public struct JSONRecordScanner: Sendable {
             i = skipWhitespace(p, from: i &+ 1, end: n)
             return i == n ? .record : .malformed(.invalidJSON)
         }
+        guard p[i] == asciiQuote else { return .malformed(.invalidJSON) }
         var member = 0
+        // Each pass starts at a key's opening quote.
         while true {
-            guard p[i] == asciiQuote else { return .malformed(.invalidJSON) }
             let keyStart = i &+ 1
             let key = p + keyStart
             var keyEnd: Int
@@ -156,15 +204,11 @@ public struct JSONRecordScanner: Sendable {
             // Keys come in the same order line after line: first check whether the key the
             // previous line had at this position is here, byte for byte, with its closing quote
             // and the colon right after it, as compact JSON has them. That needs neither the
-            // quote map nor the table. Past the predicted members the prediction's length is -1.
-            let prediction = predictions + min(member, Self.predictedMembers)
-            let predictedLength = prediction.pointee.length
-            if predictedLength >= 0 && keyStart &+ predictedLength &+ 1 < n
-                && UnsafeRawPointer(key + predictedLength).loadUnaligned(as: UInt16.self) == quoteColon
-                && KeyTable.words(key, predictedLength) == (prediction.pointee.head, prediction.pointee.tail)
-                && (predictedLength <= 16 || KeyTable.middleEquals(key, prediction.pointee.key!, predictedLength))
-            {
-                keyEnd = keyStart &+ predictedLength
+            // quote map nor the table. Lines of more members than predicted wrap around: a
+            // prediction that does not hold costs a miss, never a wrong field.
+            let prediction = predictions + (member & (Self.predictedMembers &- 1))
+            if keyStart &+ prediction.pointee.reach <= n && prediction.pointee.matches(key) {
+                keyEnd = keyStart &+ prediction.pointee.length
                 field = Int(prediction.pointee.field)
                 bit = prediction.pointee.bit
                 fields.hints |= prediction.pointee.hint
@@ -189,14 +233,15 @@ public struct JSONRecordScanner: Sendable {
                         bit = 1 &<< UInt64(field)
                     }
                 }
-                if member < Self.predictedMembers {
-                    // Only keys of the table written without escapes are predicted: their bytes
-                    // hold no quote or backslash, so a byte-for-byte match is a match of the key.
+                // Only keys of the table written without escapes are predicted: their bytes hold
+                // no quote or backslash, so a byte-for-byte match is a match of the key.
+                if entry >= 0 && !escapedKey {
+                    let e = keys.entries + entry
                     prediction.pointee = KeyPrediction(
-                        head: head, tail: tail, length: entry >= 0 && !escapedKey ? keyLength : -1,
-                        key: entry >= 0 ? UnsafePointer(keys.keyBytes + Int(keys.entries[entry].keyOffset)) : nil,
-                        bit: bit, field: UInt8(truncatingIfNeeded: field),
-                        hint: entry >= 0 ? keys.entries[entry].hint : 0)
+                        key: UnsafePointer(keys.keyBytes + Int(e.pointee.keyOffset)), length: keyLength, bit: bit,
+                        field: UInt8(truncatingIfNeeded: field), hint: e.pointee.hint)
+                } else {
+                    prediction.pointee = KeyPrediction()
                 }
                 i = keyEnd &+ 1
                 if i < n && p[i] == UInt8(ascii: ":") {
@@ -207,13 +252,17 @@ public struct JSONRecordScanner: Sendable {
                     guard p[i] == UInt8(ascii: ":") else { return .malformed(.invalidJSON) }
                     i &+= 1
                 }
+                guard i < n else { return .malformed(.truncatedJSON) }
             }
             member &+= 1
 
-            if i < n && isJSONWhitespace(p[i]) { i = skipWhitespace(p, from: i, end: n) }
-            guard i < n else { return .malformed(.truncatedJSON) }
-
-            let c = p[i]
+            // Here i < n: the prediction's reach or the guard above saw to it.
+            var c = p[i]
+            if c <= 0x20 && isJSONWhitespace(c) {
+                i = skipWhitespace(p, from: i, end: n)
+                guard i < n else { return .malformed(.truncatedJSON) }
+                c = p[i]
+            }
             if c == asciiQuote {
                 let start = i &+ 1
                 quotes.seek(start)
@@ -290,6 +339,7 @@ public struct JSONRecordScanner: Sendable {
             if separator == UInt8(ascii: ",") {
                 if i < n && isJSONWhitespace(p[i]) { i = skipWhitespace(p, from: i, end: n) }
                 guard i < n else { return .malformed(.truncatedJSON) }
+                guard p[i] == asciiQuote else { return .malformed(.invalidJSON) }
                 continue
             }
             guard separator == UInt8(ascii: "}") else { return .malformed(.invalidJSON) }

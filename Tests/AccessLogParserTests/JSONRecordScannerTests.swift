@@ -302,6 +302,65 @@ import Testing
     }
 }
 
+extension KeyPredictionTests {
+    /// Near misses of known keys (same length, differing at the start, in the middle or in the
+    /// last bytes), lines of more members than there are predictions, whitespace around colons
+    /// and keys close to the line's end: a record reused across such lines reads each exactly
+    /// as a fresh record does.
+    @Test func reusedRecordReadsLikeAFreshOne() {
+        var generator = SplitMix(seed: 11)
+        let known = AccessLogField.builtinNames
+        let nearMisses = [
+            "response_code_detailz", "connection_terminXtion_details", "Upstream_transport_failure_reason",
+            "upstream_transport_failure_reasons", "route_nam", "route_namex", "duration_", "upstream_cluster_",
+        ]
+        let record = AccessRecord()
+        var records = 0
+        for round in 0..<600 {
+            var keys =
+                known.shuffled(using: &generator).prefix(Int.random(in: 1...known.count, using: &generator))
+                + nearMisses.shuffled(using: &generator).prefix(Int.random(in: 0...4, using: &generator))
+            if round % 5 == 0 { keys += (0..<70).map { "pad\($0)" } }
+            keys.shuffle(using: &generator)
+            // Most lines keep the previous order, as real logs do, so predictions get exercised.
+            if round % 3 != 0 { keys.sort() }
+            let members = keys.enumerated().map { index, key in
+                let colon = round % 13 == 0 && index % 4 == 0 ? " : " : ":"
+                let value = index % 3 == 0 ? "\(round &* 7 &+ index)" : "\"v\(round)-\(index)\""
+                return "\"\(key)\"" + colon + value
+            }
+            let bytes = Array(("{" + members.joined(separator: ",") + "}").utf8)
+            var hints: UInt8 = 0
+            let reused = bytes.withUnsafeBufferPointer { buffer in
+                let status = automaticScanner.scan(buffer, into: record, hints: &hints)
+                return copyOut(record, status: status, hints: hints)
+            }
+            let fresh = scan(bytes)
+            #expect(reused.status == fresh.status, "round \(round)")
+            #expect(reused.text == fresh.text, "round \(round)")
+            #expect(reused.numbers == fresh.numbers, "round \(round)")
+            #expect(reused.present == fresh.present && reused.invalidNumbers == fresh.invalidNumbers)
+            if fresh.status == .record { records += 1 }
+        }
+        // Lines that lack what makes an access record are not records, fine, but most are.
+        #expect(records > 300)
+    }
+
+    @Test func keysAtTheLineEndAreReadWithoutAPrediction() {
+        let record = AccessRecord()
+        var hints: UInt8 = 0
+        for line in [#"{"path":"/a","pat":1}"#, #"{"path":"/a","pat":1}"#, #"{"pat":1,"path":"/b"}"#] {
+            let bytes = Array(line.utf8)
+            let parsed = bytes.withUnsafeBufferPointer { buffer in
+                let status = automaticScanner.scan(buffer, into: record, hints: &hints)
+                return copyOut(record, status: status, hints: hints)
+            }
+            #expect(parsed.status == .record)
+            #expect(parsed[.path] == (line.contains("/a") ? "/a" : "/b"))
+        }
+    }
+}
+
 /// A small seeded generator, so that shuffled tests are repeatable.
 struct SplitMix: RandomNumberGenerator {
     var state: UInt64
