@@ -121,7 +121,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LogMetricsTests", dependencies: ["LogMetrics", "KubernetesTestSupport"]),
+        .testTarget(
+            name: "LogMetricsTests",
+            dependencies: ["LogMetrics", "KubernetesTestSupport", "CAllocator", "Configuration"]),
         .testTarget(
             name: "CheckpointTests",
             dependencies: ["Checkpoint", "Aggregation", "AccessLogParser", "Exposition", "Tailer"]),

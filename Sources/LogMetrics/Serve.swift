@@ -175,6 +175,7 @@ struct Serve: AsyncParsableCommand {
             configText: configText)
         let stop = StopSignal()
         let reloads = ReloadCounter()
+        let startupCode = StartupCode()
 
         var resume: [SavedPosition]?
         var checkpointer: Checkpointer?
@@ -277,7 +278,7 @@ struct Serve: AsyncParsableCommand {
         // Caught before the readiness line: whoever waits for it may send SIGHUP at once.
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) { stop.trigger() }
         let hangups = SignalWatcher(signals: [SIGHUP]) { [input] in
-            Self.reload(input, current, reloads)
+            if Self.reload(input, current, reloads) { startupCode.schedule(now: monotonicSeconds()) }
         }
         defer {
             signals.cancel()
@@ -287,7 +288,8 @@ struct Serve: AsyncParsableCommand {
         log("logmetrics: serving metrics on \(scheme)://\(address.display(port: bound.port ?? address.port))/metrics")
         let maintenance = Maintenance(
             current: current, stop: stop, checkpointer: checkpointer,
-            checkpointInterval: Double(checkpointIntervalSeconds), status: status)
+            checkpointInterval: Double(checkpointIntervalSeconds), status: status, startupCode: startupCode)
+        startupCode.schedule(now: monotonicSeconds())
         maintenance.start()
         for export in exports { export.start() }
         await stop.wait()
@@ -338,18 +340,19 @@ struct Serve: AsyncParsableCommand {
     }
 
     /// Reads the configuration again; a configuration that does not load or compile is refused and
-    /// the one in force kept.
-    static func reload(_ input: InputOptions, _ current: Current, _ reloads: ReloadCounter) {
+    /// the one in force kept. Returns whether the new one is in force.
+    @discardableResult
+    static func reload(_ input: InputOptions, _ current: Current, _ reloads: ReloadCounter) -> Bool {
         guard input.config != nil else {
             log("logmetrics: SIGHUP: no --config file to reload")
-            return
+            return false
         }
         guard input.configIsReloadable else {
             reloads.count(success: false)
             log(
                 "logmetrics: SIGHUP: --config \(input.config ?? "") is not a regular file (a pipe reads empty the second time); not reloaded"
             )
-            return
+            return false
         }
         do {
             let (compiled, text) = try input.loadConfiguration()
@@ -360,9 +363,11 @@ struct Serve: AsyncParsableCommand {
             current.replace(with: compiled, configText: text)
             reloads.count(success: true)
             log("logmetrics: configuration reloaded")
+            return true
         } catch {
             reloads.count(success: false)
             log("logmetrics: configuration not reloaded, keeping the one in force: \(error)")
+            return false
         }
     }
 }
@@ -410,20 +415,22 @@ final class ReloadCounter: Sendable {
     }
 }
 
-/// Drops idle series once a minute, writes a checkpoint on its interval, and takes the status
-/// page's readings.
+/// Drops idle series once a minute, writes a checkpoint on its interval, takes the status page's
+/// readings, and lets go of the code only starting ran.
 final class Maintenance: Reader, @unchecked Sendable {
     let checkpointer: Checkpointer?
     let checkpointInterval: Double
     let status: StatusPage?
+    let startupCode: StartupCode?
 
     init(
         current: Current, stop: StopSignal, checkpointer: Checkpointer? = nil, checkpointInterval: Double = 10,
-        status: StatusPage? = nil
+        status: StatusPage? = nil, startupCode: StartupCode? = nil
     ) {
         self.checkpointer = checkpointer
         self.checkpointInterval = checkpointInterval
         self.status = status
+        self.startupCode = startupCode
         super.init(current: current, shardIndex: 0, stop: stop)
     }
 
@@ -440,6 +447,7 @@ final class Maintenance: Reader, @unchecked Sendable {
                 nextReading += StatusPage.sampleInterval
                 status.sample()
             }
+            startupCode?.releaseIfDue(now: monotonicSeconds())
             if let checkpointer, sinceCheckpoint >= checkpointInterval {
                 sinceCheckpoint = 0
                 checkpointer.requestCheckpoint()

@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "CodePages.h"
+
 // glibc serves a request above its mmap threshold with a mapping of its own, given back whole
 // at free. But the first free of such a mapping raises the threshold to its size (up to 32 MiB)
 // and the trim threshold to twice that, so every later buffer of that size comes from the heap
