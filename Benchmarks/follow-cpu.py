@@ -11,7 +11,9 @@ Three cases, each after a warm-up of a few seconds:
           so one request series and one 20-bucket duration histogram per route; the size and
           upstream-time histograms without labels), scraped every 15 s as Prometheus scrapes
           (OpenMetrics asked for first, gzip).
-Prints CPU seconds per wall second (as % of one core) and the peak RSS of each.
+Prints CPU seconds per wall second (as % of one core), the peak RSS of each (VmHWM: the most
+the process had resident at any moment, start included) and its RSS at the end, split into the
+process's own (anonymous) memory and pages of the executable and libraries (file-backed).
 """
 import argparse
 import gzip
@@ -38,12 +40,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
-def peak_rss_mib(pid):
+def memory_mib(pid):
+    """VmHWM (the peak since start), VmRSS, RssAnon and RssFile, in MiB."""
+    values = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0
+            key, _, rest = line.partition(":")
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
+                values[key] = int(rest.split()[0]) / 1024
+    return values
+
+
+def show_memory(values):
+    return (f"peak RSS {values['VmHWM']:.1f} MiB, at the end {values['VmRSS']:.1f} MiB "
+            f"({values['RssAnon']:.1f} anonymous, {values['RssFile']:.1f} file-backed)")
 
 
 def free_port():
@@ -83,7 +93,7 @@ def measure(binary, args, seconds, warmup, scrape_every=None):
         if scrape_every is not None:
             body = scrape()
         series = sum(1 for line in body.splitlines() if line.startswith("logmetrics_http_requests_total{"))
-        return used / wall * 100, peak_rss_mib(proc.pid), series
+        return used / wall * 100, memory_mib(proc.pid), series
     finally:
         proc.terminate()
         proc.wait()
@@ -133,17 +143,17 @@ def main():
             with open(os.path.join(idle, f"{k}.log"), "wb") as f:
                 f.writelines(lines[:5])
         pct, rss, _ = measure(args.bin, ["--from", "head", os.path.join(idle, "*.log")], args.seconds, warmup=5)
-        print(f"idle: 1000 files, {pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
+        print(f"idle: 1000 files, {pct:.2f} % of a core, {show_memory(rss)}", flush=True)
 
         pct, rss, _ = follow(args, work, "busy.log", lines, scrape_every=None)
-        print(f"busy: one file at {args.rate} lines/s, {pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
+        print(f"busy: one file at {args.rate} lines/s, {pct:.2f} % of a core, {show_memory(rss)}", flush=True)
 
         many = manyroutes.lines(args.routes)
         config = os.path.join(work, "series.yaml")
         manyroutes.write_config(config, args.routes)
         pct, rss, series = follow(args, work, "series.log", many, scrape_every=15, options=["--config", config])
         print(f"series: one file at {args.rate} lines/s over {args.routes} route names, {series} request series, "
-              f"{pct:.2f} % of a core, peak RSS {rss:.1f} MiB", flush=True)
+              f"{pct:.2f} % of a core, {show_memory(rss)}", flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
