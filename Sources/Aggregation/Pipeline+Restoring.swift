@@ -53,7 +53,7 @@ extension Pipeline {
         let names = definition.labels.map(\.name)
         // Series with other names (a hand-edited file) are left out one by one when restoring.
         guard definition.type == family.type, definition.unit == family.unit,
-            family.labels.isEmpty || family.labels.contains(where: { $0.names == names })
+            family.labels.isEmpty || family.labels.indices.contains(where: { family.labels.names($0) == names })
         else { return false }
         switch family.values {
         case .integers:
@@ -74,10 +74,10 @@ extension Pipeline {
         ids.reserveCapacity(family.labels.count)
         let names = definition.labels.map(\.name)
         var kept: [Int] = []
-        for (k, labels) in family.labels.enumerated() where labels.names == names {
+        for k in family.labels.indices where family.labels.names(k) == names {
             kept.append(k)
             var key = SeriesKey(count: dims.count)
-            for (position, value) in labels.values.enumerated() {
+            for (position, value) in family.labels.values(k).enumerated() {
                 key.ids[position] = registry.intern(dimension: dims[position], value: value)
             }
             let created = family.created?[k] ?? wallClockSeconds()
@@ -139,7 +139,7 @@ extension Pipeline {
     private func restoreSelfCounter(_ family: MetricFamilySnapshot, into input: inout InputStatistics) -> Bool {
         guard case .integers(let values) = family.values else { return false }
         func label(_ k: Int, _ name: String) -> String? {
-            family.labels[k].names.firstIndex(of: name).map { family.labels[k].values[$0] }
+            family.labels.value(named: name, k)
         }
         switch family.name {
         case "logmetrics_lines":

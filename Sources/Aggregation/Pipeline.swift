@@ -67,9 +67,11 @@ public final class Pipeline: Sendable {
                         }
                         let series = oldState.families[oldFamily]
                         for id in series.live.indices where series.live[id] {
-                            let values = series.labels[id].values
-                            var key = SeriesKey(count: values.count)
-                            for (k, value) in values.enumerated() {
+                            let oldDimensions = oldSchema.familyDimensions[oldFamily]
+                            var key = SeriesKey(count: series.width)
+                            for k in 0..<series.width {
+                                let value = oldState.dimensions[oldDimensions[k]].values.values[
+                                    Int(series.keyIDs[id * series.width + k])]
                                 key.ids[k] = next.registry.intern(
                                     dimension: schema.familyDimensions[newFamily][k], value: value)
                             }

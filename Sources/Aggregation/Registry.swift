@@ -12,6 +12,10 @@ import Synchronization
 
 /// The label values and series every reader shares, and the caps that bound them.
 ///
+/// A series is its label values' identifiers (``FamilySeries/keyIDs``); each value's text, and
+/// its escaped text for the writers, is kept once in its dimension. A snapshot's labels refer to
+/// both (``InternedLabels``).
+///
 /// Readers count into their own ``Shard`` and come here only the first time they meet a label
 /// value or a series: the registry hands out the identifier every shard then uses for it, so
 /// that a scrape can add shards up index by index.
@@ -29,9 +33,10 @@ public final class Registry: Sendable {
 
     // @unchecked Sendable: only touched inside `state`'s lock.
     final class Dimension: @unchecked Sendable {
-        let table = ByteTable()
+        let index = ByteTable()
         private let hashSeed = UInt64.random(in: .min ... .max)
-        var values: [String] = []
+        /// The values by identifier, with their escaped text: what every series' labels refer to.
+        var values = LabelValueTable()
         let cap: Int
         /// New values refused because the dimension was at its cap.
         var refused: UInt64 = 0
@@ -43,15 +48,14 @@ public final class Registry: Sendable {
         /// The identifier of a value, already canonical and valid UTF-8.
         func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
             let hash = hashBytes(bytes.baseAddress, bytes.count, seed: hashSeed)
-            if let id = table.find(bytes, hash: hash) { return id }
+            if let id = index.find(bytes, hash: hash) { return id }
             // values[0] is the overflow value, which does not count towards the cap.
             guard values.count - 1 < cap else {
                 refused &+= 1
                 return 0
             }
-            let id = UInt32(values.count)
-            values.append(String(decoding: bytes, as: UTF8.self))
-            table.insert(bytes, hash: hash, value: id)
+            let id = values.append(String(decoding: bytes, as: UTF8.self))
+            index.insert(bytes, hash: hash, value: id)
             return id
         }
 
@@ -64,13 +68,13 @@ public final class Registry: Sendable {
     // @unchecked Sendable: only touched inside `state`'s lock.
     final class FamilySeries: @unchecked Sendable {
         var table: SeriesKeyTable
-        var labels: [LabelSet] = []
+        /// Per identifier, when it was created; also how many identifiers there are.
         var created: [Double] = []
         /// The key of each identifier, `width` interned values apiece: flat, since a `SeriesKey`
         /// has room for 32 and a family's keys are a few values wide.
         var keyIDs: [UInt32] = []
         let width: Int
-        /// The family's label names, one array all its label sets share.
+        /// The family's label names.
         let labelNames: [String]
         /// Whether each identifier is a series; expired ones are free for reuse.
         var live: [Bool] = []
@@ -163,7 +167,7 @@ public final class Registry: Sendable {
 
     /// The text of a label value.
     func value(dimension: Int, id: UInt32) -> String {
-        state.withLock { $0.dimensions[dimension].values[Int(id)] }
+        state.withLock { $0.dimensions[dimension].values.values[Int(id)] }
     }
 
     private func canonicalValue(dimension: Int, raw: UnsafeBufferPointer<UInt8>) -> String {
@@ -188,22 +192,14 @@ public final class Registry: Sendable {
                 hash = key.hashValue64
                 if let id = series.table.find(key, hash: hash) { return id }
             }
-            let dims = schema.familyDimensions[family]
-            var values: [String] = []
-            for k in 0..<key.count {
-                values.append(state.dimensions[dims[k]].values[Int(key.ids[k])])
-            }
-            let labels = LabelSet(names: series.labelNames, values: values)
             let id: UInt32
             if let reused = series.free.popLast() {
                 id = reused
-                series.labels[Int(id)] = labels
                 series.created[Int(id)] = now
                 series.setKey(Int(id), key)
                 series.live[Int(id)] = true
             } else {
-                id = UInt32(series.labels.count)
-                series.labels.append(labels)
+                id = UInt32(series.created.count)
                 series.created.append(now)
                 series.setKey(Int(id), key)
                 series.live.append(true)

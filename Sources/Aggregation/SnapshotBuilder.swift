@@ -23,7 +23,7 @@ public enum SnapshotBuilder {
     ) -> MetricSnapshot {
         let schema = registry.schema
         struct FamilyMeta {
-            var labels: [LabelSet]
+            var labels: InternedLabels
             var created: [Double]
             var refused: UInt64
             /// Nil when every identifier is a live series (the usual case: nothing to filter).
@@ -34,12 +34,18 @@ public enum SnapshotBuilder {
         var metas: [FamilyMeta] = []
         var dimensionRefused: [UInt64] = []
         registry.state.withLock { state in
-            for series in state.families {
+            for (family, series) in state.families.enumerated() {
+                // Copies of the arrays, which share their storage until the registry next adds
+                // to them.
+                let labels = InternedLabels(
+                    names: series.labelNames,
+                    tables: schema.familyDimensions[family].map { state.dimensions[$0].values },
+                    ids: series.keyIDs, count: series.created.count)
                 metas.append(
                     FamilyMeta(
-                        labels: series.labels, created: series.created, refused: series.refused,
-                        live: series.liveCount == series.labels.count ? nil : series.live, liveCount: series.liveCount,
-                        expired: series.expired))
+                        labels: labels, created: series.created, refused: series.refused,
+                        live: series.liveCount == series.created.count ? nil : series.live,
+                        liveCount: series.liveCount, expired: series.expired))
             }
             dimensionRefused = state.dimensions.map(\.refused)
         }
@@ -110,12 +116,12 @@ public enum SnapshotBuilder {
         for (family, definition) in schema.families.enumerated() {
             let meta = metas[family]
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
-            var labels = meta.labels
+            var labels = SeriesLabels(meta.labels)
             var created = meta.created
             if let live = meta.live {
                 // Leave out the identifiers of expired series.
                 let kept = live.indices.filter { live[$0] }
-                labels = kept.map { meta.labels[$0] }
+                labels = labels.selecting(kept)
                 created = kept.map { meta.created[$0] }
                 counts[family] = kept.flatMap { counts[family][($0 * width)..<(($0 + 1) * width)] }
                 if !sums[family].isEmpty { sums[family] = kept.map { sums[family][$0] } }

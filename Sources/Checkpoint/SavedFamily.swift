@@ -47,10 +47,14 @@ public struct SavedFamily: Codable, Sendable, Equatable {
         name = family.name
         type = family.type.rawValue
         unit = family.unit
-        let names = family.labels.first?.names ?? []
-        labelNames = names
-        if family.labels.contains(where: { $0.names != names }) { seriesLabelNames = family.labels.map(\.names) }
-        labelValues = family.labels.map(\.values)
+        let labels = family.labels
+        if let names = labels.uniformNames {
+            labelNames = names
+        } else {
+            labelNames = labels.names(0)
+            seriesLabelNames = labels.indices.map { labels.names($0) }
+        }
+        labelValues = labels.indices.map { labels.values($0) }
         created = family.created
         switch family.values {
         case .integers(let values):
@@ -93,7 +97,8 @@ public struct SavedFamily: Codable, Sendable, Equatable {
             return nil
         }
         return MetricFamilySnapshot(
-            name: name, help: "", type: type, unit: unit, labels: labels, values: values, created: created)
+            name: name, help: "", type: type, unit: unit, labels: SeriesLabels(labels), values: values,
+            created: created)
     }
 }
 

@@ -28,6 +28,13 @@ public struct LabelSet: Sendable, Hashable {
         self.escaped = bytes
     }
 
+    /// With `escaped` already made, as ``init(names:values:)`` makes it.
+    init(names: [String], values: [String], escaped: [UInt8]) {
+        self.names = names
+        self.values = values
+        self.escaped = escaped
+    }
+
     public init(_ pairs: KeyValuePairs<String, String>) {
         self.init(names: pairs.map(\.key), values: pairs.map(\.value))
     }

@@ -32,7 +32,7 @@ public struct MetricFamilySnapshot: Sendable {
     public var type: MetricType
     /// The unit, for OpenMetrics' `# UNIT` line; the name must end with it.
     public var unit: String?
-    public var labels: [LabelSet]
+    public var labels: SeriesLabels
     public var values: FamilyValues
     /// Per series: when it was created, seconds since the epoch (OpenMetrics `_created`, protobuf
     /// `created_timestamp`), or nil. A value that is not finite and positive means "unknown" and
@@ -50,7 +50,7 @@ public struct MetricFamilySnapshot: Sendable {
     public var exemplars: [Exemplar?]?
 
     public init(
-        name: String, help: String, type: MetricType, unit: String? = nil, labels: [LabelSet] = [],
+        name: String, help: String, type: MetricType, unit: String? = nil, labels: SeriesLabels = [],
         values: FamilyValues, created: [Double]? = nil, exemplars: [Exemplar?]? = nil
     ) {
         self.name = name
@@ -61,6 +61,16 @@ public struct MetricFamilySnapshot: Sendable {
         self.values = values
         self.created = created
         self.exemplars = exemplars
+    }
+
+    /// A family whose series' label sets are listed one by one.
+    public init(
+        name: String, help: String, type: MetricType, unit: String? = nil, labels: [LabelSet], values: FamilyValues,
+        created: [Double]? = nil, exemplars: [Exemplar?]? = nil
+    ) {
+        self.init(
+            name: name, help: help, type: type, unit: unit, labels: SeriesLabels(labels), values: values,
+            created: created, exemplars: exemplars)
     }
 
     public var seriesCount: Int { labels.count }

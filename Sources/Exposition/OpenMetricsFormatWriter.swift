@@ -88,8 +88,9 @@ public enum OpenMetricsFormatWriter {
         SampleLine.reserve(
             series: count, bytesPerSeries: linesPerSeries * (createdName.count + 24), labels: family.labels,
             linesPerSeries: linesPerSeries, into: &out)
+        var escaped: [UInt8] = []
         for k in range {
-            let escaped = family.labels[k].escaped
+            SampleLine.escapedLabels(family.labels, k, into: &escaped)
             SampleLine.appendStart(sampleName, escaped, into: &out)
             appendValue(k, &out)
             if let exemplars, k < exemplars.count, let exemplar = exemplars[k] {
@@ -118,9 +119,10 @@ public enum OpenMetricsFormatWriter {
         SampleLine.reserve(
             series: count, bytesPerSeries: width * (bucketStart.count + 24) + 3 * (createdName.count + 24),
             labels: family.labels, linesPerSeries: width + 3, into: &out)
+        var escaped: [UInt8] = []
         columns.bucketCounts.withUnsafeBufferPointer { counts in
             for k in range {
-                let escaped = family.labels[k].escaped
+                SampleLine.escapedLabels(family.labels, k, into: &escaped)
                 let base = k * width
                 placement.select(series: k)
                 var cumulative: UInt64 = 0

@@ -68,7 +68,7 @@ public enum ProtobufFormatWriter {
         var familySize = encoder.headerSize
         for k in 0..<count {
             let valueSize = encoder.valueSize(k)
-            let metricSize = encoder.labelsSize(family.labels[k]) + ProtobufWire.lengthDelimitedFieldSize(valueSize)
+            let metricSize = encoder.labelsSize(family.labels, k) + ProtobufWire.lengthDelimitedFieldSize(valueSize)
             scratch.valueSizes.append(valueSize)
             scratch.metricSizes.append(metricSize)
             familySize += ProtobufWire.lengthDelimitedFieldSize(metricSize)
@@ -78,7 +78,7 @@ public enum ProtobufFormatWriter {
         encoder.writeHeader(into: &out)
         for k in 0..<count {
             ProtobufWire.appendLengthDelimitedHeader(4, length: scratch.metricSizes[k], to: &out)
-            encoder.writeLabels(family.labels[k], into: &out)
+            encoder.writeLabels(family.labels, k, into: &out)
             encoder.writeValue(k, size: scratch.valueSizes[k], into: &out)
         }
         encoder.writeUnit(into: &out)
@@ -160,6 +160,16 @@ private struct FamilyEncoder {
         return size
     }
 
+    /// ``labelsSize(_:)`` of series `series` of `labels`.
+    func labelsSize(_ labels: SeriesLabels, _ series: Int) -> Int {
+        var size = 0
+        for position in 0..<labels.pairCount(series) {
+            size += ProtobufWire.lengthDelimitedFieldSize(
+                Self.labelPairSize(labels.name(series, position), labels.value(series, position)))
+        }
+        return size
+    }
+
     @inline(__always)
     static func labelPairSize(_ name: String, _ value: String) -> Int {
         ProtobufWire.lengthDelimitedFieldSize(name.utf8.count) + ProtobufWire.lengthDelimitedFieldSize(value.utf8.count)
@@ -169,11 +179,23 @@ private struct FamilyEncoder {
     @inline(__always)
     func writeLabels(_ labels: LabelSet, into out: inout [UInt8]) {
         for (index, labelName) in labels.names.enumerated() {
-            let value = labels.values[index]
-            ProtobufWire.appendLengthDelimitedHeader(1, length: Self.labelPairSize(labelName, value), to: &out)
-            ProtobufWire.appendStringField(1, labelName, to: &out)
-            ProtobufWire.appendStringField(2, value, to: &out)
+            writeLabel(labelName, labels.values[index], into: &out)
         }
+    }
+
+    /// ``writeLabels(_:into:)`` of series `series` of `labels`.
+    @inline(__always)
+    func writeLabels(_ labels: SeriesLabels, _ series: Int, into out: inout [UInt8]) {
+        for position in 0..<labels.pairCount(series) {
+            writeLabel(labels.name(series, position), labels.value(series, position), into: &out)
+        }
+    }
+
+    @inline(__always)
+    private func writeLabel(_ name: String, _ value: String, into out: inout [UInt8]) {
+        ProtobufWire.appendLengthDelimitedHeader(1, length: Self.labelPairSize(name, value), to: &out)
+        ProtobufWire.appendStringField(1, name, to: &out)
+        ProtobufWire.appendStringField(2, value, to: &out)
     }
 
     // MARK: Values

@@ -28,10 +28,18 @@ enum SampleLine {
     /// Grows `out` once for a family rather than doubling repeatedly while writing it; the first
     /// series' labels stand for the rest.
     static func reserve(
-        series count: Int, bytesPerSeries: Int, labels: [LabelSet], linesPerSeries: Int = 1, into out: inout [UInt8]
+        series count: Int, bytesPerSeries: Int, labels: SeriesLabels, linesPerSeries: Int = 1, into out: inout [UInt8]
     ) {
-        let typicalLabels = labels.first?.escaped.count ?? 0
+        let typicalLabels = labels.isEmpty ? 0 : labels.escapedCount(0)
         out.reserveCapacity(out.count + count * (bytesPerSeries + typicalLabels * linesPerSeries))
+    }
+
+    /// Series `index`'s escaped labels, rendered into `scratch` (emptied first, capacity kept):
+    /// one rendering per series, copied into each of its lines.
+    @inline(__always)
+    static func escapedLabels(_ labels: SeriesLabels, _ index: Int, into scratch: inout [UInt8]) {
+        scratch.removeAll(keepingCapacity: true)
+        labels.appendEscaped(index, to: &scratch)
     }
 
     /// `le="<bound>"} ` for each bucket, then `le="+Inf"} `.

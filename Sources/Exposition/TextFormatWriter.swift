@@ -5,9 +5,9 @@
 /// The format has no place for exemplars, created times or units; they are left out.
 ///
 /// The writer trusts its input: names were validated and label values escaped when the series
-/// were created (``LabelSet``). Families without series are skipped, as Prometheus' client
-/// libraries do. Nothing is allocated per series: each line is copied from pre-rendered bytes
-/// and integers are formatted in place.
+/// were created (``SeriesLabels``). Families without series are skipped, as Prometheus' client
+/// libraries do. Nothing is allocated per series: a series' labels are rendered once into a
+/// reused buffer and copied into each of its lines, and integers are formatted in place.
 public enum TextFormatWriter {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -33,18 +33,21 @@ public enum TextFormatWriter {
         var name = Array(family.name.utf8)
         if type == .counter { name.append(contentsOf: "_total".utf8) }
         if range.lowerBound == 0 { writeHeader(family, name: name, type: type, into: &out) }
+        var escaped: [UInt8] = []
         switch family.values {
         case .integers(let values):
             SampleLine.reserve(series: count, bytesPerSeries: name.count + 16, labels: family.labels, into: &out)
             for k in range {
-                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
+                SampleLine.escapedLabels(family.labels, k, into: &escaped)
+                SampleLine.appendStart(name, escaped, into: &out)
                 NumberFormatting.appendInteger(values[k], to: &out)
                 out.append(0x0A)
             }
         case .doubles(let values):
             SampleLine.reserve(series: count, bytesPerSeries: name.count + 20, labels: family.labels, into: &out)
             for k in range {
-                SampleLine.appendStart(name, family.labels[k].escaped, into: &out)
+                SampleLine.escapedLabels(family.labels, k, into: &escaped)
+                SampleLine.appendStart(name, escaped, into: &out)
                 appendValue(values[k], to: &out)
                 out.append(0x0A)
             }
@@ -67,7 +70,7 @@ public enum TextFormatWriter {
     }
 
     static func writeHistograms(
-        _ name: [UInt8], _ labels: [LabelSet], _ columns: HistogramColumns, series range: Range<Int>,
+        _ name: [UInt8], _ labels: SeriesLabels, _ columns: HistogramColumns, series range: Range<Int>,
         into out: inout [UInt8]
     ) {
         let count = range.count
@@ -80,9 +83,10 @@ public enum TextFormatWriter {
         SampleLine.reserve(
             series: count, bytesPerSeries: width * (bucketStart.count + 24) + 2 * (countName.count + 24),
             labels: labels, linesPerSeries: width + 2, into: &out)
+        var escaped: [UInt8] = []
         columns.bucketCounts.withUnsafeBufferPointer { counts in
             for k in range {
-                let escaped = labels[k].escaped
+                SampleLine.escapedLabels(labels, k, into: &escaped)
                 let base = k * width
                 var cumulative: UInt64 = 0
                 for b in 0..<width {

@@ -104,20 +104,22 @@ public enum RouteTable {
             switch family.name {
             case requestsFamily:
                 guard case .integers(let values) = family.values else { continue }
-                for (labels, value) in zip(family.labels, values) {
-                    let key = labels[keyName] ?? ""
+                let labels = family.labels
+                for (k, value) in zip(labels.indices, values) {
+                    let key = labels.value(named: keyName, k) ?? ""
                     var r = row(key)
                     r.requests += value
-                    if labels["error_type"] == "client_error" { r.clientErrors += value }
-                    if labels["error_type"] == "server_error" { r.serverErrors += value }
-                    if labels["slow_request"] == "true" { r.slow += value }
+                    let errorType = labels.value(named: "error_type", k)
+                    if errorType == "client_error" { r.clientErrors += value }
+                    if errorType == "server_error" { r.serverErrors += value }
+                    if labels.value(named: "slow_request", k) == "true" { r.slow += value }
                     rows[key] = r
                 }
             case durationFamily:
                 guard case .histograms(let columns) = family.values else { continue }
                 let width = columns.bucketsPerSeries
-                for (index, labels) in family.labels.enumerated() {
-                    let key = labels[keyName] ?? ""
+                for index in family.labels.indices {
+                    let key = family.labels.value(named: keyName, index) ?? ""
                     var r = row(key)
                     r.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
                     r.durationSumMilliseconds += columns.sum(index)
@@ -125,10 +127,11 @@ public enum RouteTable {
                 }
             case flagsFamily:
                 guard case .integers(let values) = family.values else { continue }
-                for (labels, value) in zip(family.labels, values) {
-                    let key = labels[keyName] ?? ""
+                let labels = family.labels
+                for (k, value) in zip(labels.indices, values) {
+                    let key = labels.value(named: keyName, k) ?? ""
                     var r = row(key)
-                    r.flags[labels["flag"] ?? "", default: 0] += value
+                    r.flags[labels.value(named: "flag", k) ?? "", default: 0] += value
                     rows[key] = r
                 }
             case tcpFamily:
@@ -136,8 +139,8 @@ public enum RouteTable {
                 table.tcpConnections = values.reduce(0, +)
             case "logmetrics_lines":
                 guard case .integers(let values) = family.values else { continue }
-                for (labels, value) in zip(family.labels, values) {
-                    table.lines[labels["result"] ?? "", default: 0] += value
+                for (k, value) in zip(family.labels.indices, values) {
+                    table.lines[family.labels.value(named: "result", k) ?? "", default: 0] += value
                 }
             default:
                 continue
@@ -179,20 +182,22 @@ extension RouteTable {
         let slowName = name(requests, .slowRequest)
         let flagsName = name(requests, .responseFlags)
         let perFlag = family(.responseFlags)
-        for (labels, value) in zip(requestValues.labels, counts) {
-            let key = labels[routeName] ?? ""
+        let labels = requestValues.labels
+        for (k, value) in zip(labels.indices, counts) {
+            let key = labels.value(named: routeName, k) ?? ""
             var row = rows[key] ?? Row(key: key)
             row.requests += value
             if let errorTypeName {
-                if labels[errorTypeName] == "client_error" { row.clientErrors += value }
-                if labels[errorTypeName] == "server_error" { row.serverErrors += value }
+                let errorType = labels.value(named: errorTypeName, k)
+                if errorType == "client_error" { row.clientErrors += value }
+                if errorType == "server_error" { row.serverErrors += value }
             } else {
-                let code = codeName.flatMap { labels[$0] }.flatMap { Int($0) } ?? 0
+                let code = codeName.flatMap { labels.value(named: $0, k) }.flatMap { Int($0) } ?? 0
                 if (400..<500).contains(code) { row.clientErrors += value }
                 if code >= 500 { row.serverErrors += value }
             }
-            if let slowName, labels[slowName] == "true" { row.slow += value }
-            if perFlag == nil, let flagsName, let flags = labels[flagsName], flags != "-" {
+            if let slowName, labels.value(named: slowName, k) == "true" { row.slow += value }
+            if perFlag == nil, let flagsName, let flags = labels.value(named: flagsName, k), flags != "-" {
                 for flag in flags.split(separator: ",") { row.flags[String(flag), default: 0] += value }
             }
             rows[key] = row
@@ -200,9 +205,10 @@ extension RouteTable {
         if let (definition, values) = perFlag, let flagName = name(definition, .flag),
             let keyName = name(definition, .route), case .integers(let counts) = values.values
         {
-            for (labels, value) in zip(values.labels, counts) where value > 0 {
-                let key = labels[keyName] ?? ""
-                rows[key, default: Row(key: key)].flags[labels[flagName] ?? "", default: 0] += value
+            let labels = values.labels
+            for (k, value) in zip(labels.indices, counts) where value > 0 {
+                let key = labels.value(named: keyName, k) ?? ""
+                rows[key, default: Row(key: key)].flags[labels.value(named: flagName, k) ?? "", default: 0] += value
             }
         }
         if let (definition, values) = family(.duration), let keyName = name(definition, .route),
@@ -211,8 +217,8 @@ extension RouteTable {
             let scale = Double(definition.observationsPerUnit)
             let bounds = columns.bounds.values.map { $0 * scale }
             let width = columns.bucketsPerSeries
-            for (index, labels) in values.labels.enumerated() {
-                let key = labels[keyName] ?? ""
+            for index in values.labels.indices {
+                let key = values.labels.value(named: keyName, index) ?? ""
                 var row = rows[key] ?? Row(key: key)
                 row.bounds = bounds
                 row.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
