@@ -15,7 +15,9 @@ final class StatusPage: Sendable {
     /// says so.
     static let sampleInterval = 60.0
     private let started = Date()
-    private let readings = Mutex(SlidingTable(window: StatusPage.window, spacing: StatusPage.sampleInterval / 2))
+    /// The page's window ends at the totals of the moment it is made, so no reading is kept whole.
+    private let readings = Mutex(
+        SlidingTable(window: StatusPage.window, spacing: StatusPage.sampleInterval / 2, keepsNewestWhole: false))
     let current: Current
     let workers: [FollowWorker]
     let configPath: String?

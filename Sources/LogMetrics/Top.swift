@@ -172,14 +172,16 @@ struct Top: AsyncParsableCommand {
 /// Readings of the cumulative table, kept for one window, so that the view is the difference
 /// between now and a window ago: a sliding window, not one that empties on a schedule.
 ///
-/// The newest reading is kept whole. Older ones are kept at least `spacing` apart, and keep the
-/// counts of every row but the flags and durations of their ``rowsWithDetail`` busiest rows (by
-/// count since start) only: with 10 000 routes a whole reading is 1.5 MB, and the status page's
-/// window of them grew serve by 90 MB. So every count of the window is exact; a row that was not among the busiest at the
-/// window's start shows no quantiles or flags for the window (a route among them since start
-/// rarely leaves them; one new since the start shows everything). The window reaches back up to
-/// `spacing` (or the time between readings, if longer) further than `window`, and the seconds it
-/// covers are reported as they are.
+/// Readings are kept at least `spacing` apart, compactly: the counts of every row, and the flags
+/// and durations of their ``rowsWithDetail`` busiest rows (by count since start) only (see
+/// ``Reading``). With 10 000 routes a reading of whole rows was 1.5 MB, and the status page's
+/// window of them grew serve by 90 MB; with the counts of the rest as plain rows it was still
+/// 6 MB, and is 3 so. Every count of the window is exact; a row that was not among the busiest
+/// at the window's start shows no quantiles or flags for the window (a route among them since
+/// start rarely leaves them; one new since the start shows everything). With
+/// `keepsNewestWhole` (`top`, whose view ends at its newest reading) the newest reading also
+/// keeps every row whole. The window reaches back up to `spacing` (or the time between readings,
+/// if longer) further than `window`, and the seconds it covers are reported as they are.
 struct SlidingTable: Sendable {
     /// Past this many readings every other one is dropped, so that a long window at a short
     /// refresh costs a bounded amount of memory.
@@ -188,11 +190,15 @@ struct SlidingTable: Sendable {
     static let rowsWithDetail = 500
     let window: Double
     let spacing: Double
-    private var readings: [(time: Double, table: Table)] = []
+    let keepsNewestWhole: Bool
+    private var readings: [Reading] = []
+    /// The newest reading as it was added, when ``keepsNewestWhole``.
+    private var newest: Table?
 
-    init(window: Double, spacing: Double? = nil) {
+    init(window: Double, spacing: Double? = nil, keepsNewestWhole: Bool = true) {
         self.window = window
         self.spacing = spacing ?? window / 12
+        self.keepsNewestWhole = keepsNewestWhole
     }
 
     mutating func add(_ table: Table, at time: Double) {
@@ -200,12 +206,9 @@ struct SlidingTable: Sendable {
         if count >= 2, readings[count - 1].time - readings[count - 2].time < spacing {
             // The newest is too close to the one before to be a start: this one takes its place.
             readings.removeLast()
-        } else if let last = readings.indices.last, readings[last].table.rows.count > Self.rowsWithDetail {
-            for k in Self.rowsWithDetail..<readings[last].table.rows.count {
-                readings[last].table.rows[k] = readings[last].table.rows[k].withoutDetail()
-            }
         }
-        readings.append((time, table))
+        readings.append(Reading(table, at: time, rowsWithDetail: Self.rowsWithDetail))
+        if keepsNewestWhole { newest = table }
         // Keep the newest reading at or before the window's start; drop what is older.
         while readings.count > 2, readings[1].time <= time - window { readings.removeFirst() }
         if readings.count > Self.maximumReadings {
@@ -215,10 +218,10 @@ struct SlidingTable: Sendable {
     }
 
     /// The table of the window (or of the time since the first reading, until a window has
-    /// passed) and the seconds it covers.
+    /// passed) and the seconds it covers. Needs ``keepsNewestWhole``.
     func current() -> (Table, Double) {
-        guard let last = readings.last else { return (Table(grouping: .route), 0) }
-        return window(endingWith: last.table, at: last.time)
+        guard let last = readings.last, let newest else { return (Table(grouping: .route), 0) }
+        return window(endingWith: newest, at: last.time)
     }
 
     /// The same for a reading taken now that is not kept.
@@ -227,7 +230,64 @@ struct SlidingTable: Sendable {
         guard let start = readings.last(where: { $0.time <= time - window }) ?? readings.first else {
             return (latest, 0)
         }
-        return (latest.subtracting(start.table), time - start.time)
+        return (latest.subtracting(start.table()), time - start.time)
+    }
+
+    /// The bytes the readings hold, roughly: for tests and for the documentation's figures.
+    var approximateBytes: Int { readings.reduce(0) { $0 + $1.approximateBytes } }
+}
+
+/// One reading of a ``SlidingTable``: every row's counts in flat columns, and the busiest rows
+/// whole. A row of counts is its key (16 bytes; shared storage for a long one, which the
+/// registry's value already holds) and four counts.
+struct Reading: Sendable {
+    let time: Double
+    let grouping: Grouping
+    /// The rows past the busiest, by key, and their requests, client errors, server errors and
+    /// slow requests, four counts a row.
+    private let keys: [String]
+    private let counts: [UInt64]
+    /// The busiest rows, whole.
+    private let detailed: [Row]
+    private let tcpConnections: UInt64
+    private let lines: [String: UInt64]
+
+    init(_ table: Table, at time: Double, rowsWithDetail: Int) {
+        self.time = time
+        grouping = table.grouping
+        // Rows come busiest first.
+        detailed = Array(table.rows.prefix(rowsWithDetail))
+        let rest = table.rows.dropFirst(rowsWithDetail)
+        keys = rest.map(\.key)
+        var counts: [UInt64] = []
+        counts.reserveCapacity(rest.count * 4)
+        for row in rest { counts += [row.requests, row.clientErrors, row.serverErrors, row.slow] }
+        self.counts = counts
+        tcpConnections = table.tcpConnections
+        lines = table.lines
+    }
+
+    /// The reading as a table again, the rows past the busiest without their detail.
+    func table() -> Table {
+        var table = Table(grouping: grouping)
+        table.rows = detailed
+        table.rows.reserveCapacity(detailed.count + keys.count)
+        for (k, key) in keys.enumerated() {
+            var row = Row(key: key)
+            row.requests = counts[4 * k]
+            row.clientErrors = counts[4 * k + 1]
+            row.serverErrors = counts[4 * k + 2]
+            row.slow = counts[4 * k + 3]
+            table.rows.append(row.withoutDetail())
+        }
+        table.tcpConnections = tcpConnections
+        table.lines = lines
+        return table
+    }
+
+    var approximateBytes: Int {
+        keys.count * (MemoryLayout<String>.stride + 4 * MemoryLayout<UInt64>.stride)
+            + detailed.count * MemoryLayout<Row>.stride
     }
 }
 

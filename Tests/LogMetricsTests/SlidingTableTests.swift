@@ -82,4 +82,20 @@ import Testing
         #expect(seconds == 20)
         #expect(shown.rows.count == 20 && shown.rows.allSatisfy { $0.requests == 7 && $0.flags["UF"] == 7 })
     }
+
+    @Test func manyRowsAreKeptAsCountsBeyondTheBusiest() {
+        var view = SlidingTable(window: 60, spacing: 5, keepsNewestWhole: false)
+        view.add(Self.reading(routes: 10_000, base: 1_000), at: 0)
+        view.add(Self.reading(routes: 10_000, base: 1_100), at: 10)
+        view.add(Self.reading(routes: 10_000, base: 1_200), at: 20)
+        // Three readings: 500 whole rows and 9 500 rows of counts each, about 50 bytes a row of
+        // counts (a whole row is more than twice that).
+        #expect(view.approximateBytes < 3 * (500 * MemoryLayout<Row>.stride + 9_500 * 50))
+        let (shown, seconds) = view.window(endingWith: Self.reading(routes: 10_000, base: 1_300), at: 25)
+        #expect(seconds == 25)
+        #expect(shown.rows.count == 10_000 && shown.rows.allSatisfy { $0.requests == 300 && $0.serverErrors == 150 })
+        #expect(shown.rows.filter { $0.flags["UF"] == 300 }.count == 500)
+        // Without the newest kept whole there is no view ending at it.
+        #expect(view.current().1 == 0)
+    }
 }
