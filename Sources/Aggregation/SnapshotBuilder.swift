@@ -94,8 +94,8 @@ public enum SnapshotBuilder {
                                 return
                             }
                             exemplars[family][index] = Exemplar(
-                                labels: LabelSet(names: [slot.kind.labelName], values: [id()]),
-                                value: Double(slot.value) / perUnit, timestamp: slot.timestamp)
+                                label: slot.kind.labelName, id(), value: Double(slot.value) / perUnit,
+                                timestamp: slot.timestamp)
                         }
                     }
                     if !natives[family].isEmpty {

@@ -167,7 +167,7 @@ public enum OpenMetricsFormatWriter {
     static func appendExemplar(_ exemplar: Exemplar, to out: inout [UInt8]) {
         guard exemplar.isWithinLabelLimit else { return }
         out.append(contentsOf: " # {".utf8)
-        out.append(contentsOf: exemplar.labels.escaped)
+        exemplar.appendEscapedLabels(to: &out)
         out.append(contentsOf: "} ".utf8)
         NumberFormatting.appendGoFloat(exemplar.value, to: &out)
         if let timestamp = exemplar.timestamp, timestamp.isFinite {

@@ -361,7 +361,11 @@ private struct FamilyEncoder {
     // MARK: Exemplars
 
     private func exemplarSize(_ exemplar: Exemplar) -> Int {
-        var size = labelsSize(exemplar.labels) + ProtobufWire.doubleFieldSize
+        var size = ProtobufWire.doubleFieldSize
+        for k in 0..<exemplar.labelCount {
+            let (name, value) = exemplar.label(k)
+            size += ProtobufWire.lengthDelimitedFieldSize(Self.labelPairSize(name, value))
+        }
         if let timestamp = Self.timestamp(exemplar) {
             size += ProtobufWire.lengthDelimitedFieldSize(ProtobufWire.timestampSize(timestamp))
         }
@@ -369,7 +373,10 @@ private struct FamilyEncoder {
     }
 
     private func writeExemplar(_ exemplar: Exemplar, into out: inout [UInt8]) {
-        writeLabels(exemplar.labels, into: &out)
+        for k in 0..<exemplar.labelCount {
+            let (name, value) = exemplar.label(k)
+            writeLabel(name, value, into: &out)
+        }
         ProtobufWire.appendDoubleField(2, exemplar.value, to: &out)
         if let timestamp = Self.timestamp(exemplar) {
             ProtobufWire.appendTimestampField(3, timestamp, to: &out)
