@@ -39,91 +39,115 @@ struct SeriesKey: Hashable {
 }
 
 /// An open-addressing map from series keys of one width to series identifiers.
+///
+/// Slots are 8 bytes: the top half of the key's hash as a tag and the number of an entry; the
+/// entries hold value, the low half of the hash and key together, densely, in the order
+/// inserted. A lookup reads one slot and, when the tag matches, one entry. Keeping keys, values
+/// and 64-bit hashes in every slot of a half-empty table cost 40 bytes a slot for a 7-label
+/// family (32 768 slots for 9 538 series: 1.3 MB, in the registry and again in each shard); this
+/// costs 16 bytes a slot at most and 36 an entry.
 final class SeriesKeyTable: @unchecked Sendable {
     // @unchecked Sendable: a table lives inside a `Mutex`-protected state (a shard's or the
     // registry's) and is only touched with that lock held.
     let width: Int
-    private var keys: UnsafeMutablePointer<UInt32>
-    private var values: UnsafeMutablePointer<UInt32>
-    private var hashes: UnsafeMutablePointer<UInt64>
+    /// Identifiers an entry takes: value, low half of the hash, then the key.
+    private let stride: Int
+    /// Per slot: the hash's top 32 bits, then entry number + 1 in the low 32; 0 for an empty slot.
+    private var slots: UnsafeMutablePointer<UInt64>
     private var mask: Int
+    private var entries: UnsafeMutablePointer<UInt32>
+    private var entryCapacity: Int
     private(set) var count = 0
 
     init(width: Int, capacity: Int = 64) {
         self.width = max(width, 1)
+        stride = self.width + 2
         var size = 16
         while size < capacity * 2 { size <<= 1 }
         mask = size - 1
-        keys = .allocate(capacity: size * self.width)
-        values = .allocate(capacity: size)
-        values.initialize(repeating: .max, count: size)
-        hashes = .allocate(capacity: size)
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+        entryCapacity = max(capacity, 8)
+        entries = .allocate(capacity: entryCapacity * stride)
     }
 
     deinit {
-        keys.deallocate()
-        values.deallocate()
-        hashes.deallocate()
+        slots.deallocate()
+        entries.deallocate()
     }
+
+    @inline(__always)
+    private static func tag(_ hash: UInt64) -> UInt64 { hash & 0xFFFF_FFFF_0000_0000 }
 
     @inline(__always)
     func find(_ key: SeriesKey, hash: UInt64) -> UInt32? {
         var index = Int(truncatingIfNeeded: hash) & mask
+        let tag = Self.tag(hash)
         while true {
-            let value = values[index]
-            if value == .max { return nil }
-            if hashes[index] == hash && matches(index, key) { return value }
+            let slot = slots[index]
+            if slot == 0 { return nil }
+            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+                // Cannot underflow: an occupied slot holds entry + 1.
+                let entry = entries + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1) &* stride
+                if matches(entry + 2, key) { return entry[0] }
+            }
             index = (index &+ 1) & mask
         }
     }
 
     @inline(__always)
-    private func matches(_ index: Int, _ key: SeriesKey) -> Bool {
-        let base = keys + index * width
+    private func matches(_ stored: UnsafeMutablePointer<UInt32>, _ key: SeriesKey) -> Bool {
         let ids = key.ids.span
-        for k in 0..<key.count where base[k] != ids[k] { return false }
+        for k in 0..<key.count where stored[k] != ids[k] { return false }
         return true
     }
 
+    /// Adds `key`, which must not be in the table yet.
     func insert(_ key: SeriesKey, hash: UInt64, value: UInt32) {
-        if (count + 1) * 2 > mask + 1 { grow() }
-        place(key, hash: hash, value: value)
+        if (count + 1) * 2 > mask + 1 { growSlots() }
+        if count == entryCapacity { growEntries() }
+        let entry = entries + count * stride
+        entry[0] = value
+        entry[1] = UInt32(truncatingIfNeeded: hash)
+        let ids = key.ids.span
+        for k in 0..<width { entry[2 + k] = k < key.count ? ids[k] : 0 }
+        place(entry: count, low: Int(truncatingIfNeeded: hash), tag: Self.tag(hash))
         count += 1
     }
 
-    private func place(_ key: SeriesKey, hash: UInt64, value: UInt32) {
-        var index = Int(truncatingIfNeeded: hash) & mask
-        while values[index] != .max { index = (index &+ 1) & mask }
-        let base = keys + index * width
-        for k in 0..<key.count { base[k] = key.ids[k] }
-        values[index] = value
-        hashes[index] = hash
+    @inline(__always)
+    private func place(entry: Int, low: Int, tag: UInt64) {
+        var index = low & mask
+        while slots[index] != 0 { index = (index &+ 1) & mask }
+        slots[index] = tag | UInt64(entry + 1)
     }
 
     func removeAll() {
-        values.update(repeating: .max, count: mask + 1)
+        slots.update(repeating: 0, count: mask + 1)
         count = 0
     }
 
-    private func grow() {
+    @inline(never)
+    private func growSlots() {
+        let size = (mask + 1) * 2
+        let old = slots
         let oldSize = mask + 1
-        let oldKeys = keys
-        let oldValues = values
-        let oldHashes = hashes
-        let newSize = oldSize * 2
-        keys = .allocate(capacity: newSize * width)
-        values = .allocate(capacity: newSize)
-        values.initialize(repeating: .max, count: newSize)
-        hashes = .allocate(capacity: newSize)
-        mask = newSize - 1
-        for k in 0..<oldSize where oldValues[k] != .max {
-            var key = SeriesKey(count: width)
-            for w in 0..<width { key.ids[w] = oldKeys[k * width + w] }
-            key.count = width
-            place(key, hash: oldHashes[k], value: oldValues[k])
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: 0, count: size)
+        mask = size - 1
+        for k in 0..<oldSize where old[k] != 0 {
+            let entry = Int(truncatingIfNeeded: old[k] & 0xFFFF_FFFF) - 1
+            place(entry: entry, low: Int(entries[entry * stride + 1]), tag: Self.tag(old[k]))
         }
-        oldKeys.deallocate()
-        oldValues.deallocate()
-        oldHashes.deallocate()
+        old.deallocate()
+    }
+
+    @inline(never)
+    private func growEntries() {
+        let grown = UnsafeMutablePointer<UInt32>.allocate(capacity: entryCapacity * 2 * stride)
+        grown.moveInitialize(from: entries, count: count * stride)
+        entries.deallocate()
+        entries = grown
+        entryCapacity *= 2
     }
 }
