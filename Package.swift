@@ -39,11 +39,9 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]
         ),
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
-        ),
+        // libcurl's headers (Debian's libcurl4-openssl-dev); the library is loaded when first
+        // needed, not linked (see Sources/CCurl/include/CCurl.h).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .systemLibrary(
             name: "CCrypt",
             pkgConfig: "libcrypt",
@@ -55,7 +53,7 @@ let package = Package(
         .target(name: "Exposition", dependencies: ["Histograms", "CZlib"], swiftSettings: hotPathSettings),
         .target(
             name: "Aggregation",
-            dependencies: ["AccessLogParser", "Histograms", "Exposition"],
+            dependencies: ["AccessLogParser", "Histograms", "Exposition", "CAllocator"],
             swiftSettings: hotPathSettings
         ),
         .target(name: "Reporting", dependencies: ["AccessLogParser", "Aggregation", "Exposition", "Histograms"]),

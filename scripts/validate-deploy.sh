@@ -329,10 +329,14 @@ dockerfile=deploy/Dockerfile
 check_libraries() {
     local binary=$1 strict=$2 mode=$3
     local listed packages installed needed swift_runtime=() system=()
-    listed=$(sed -n 's/^# runtime-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/=.*//' | sort -u)
+    local loaded
+    listed=$(sed -n 's/^# \(runtime\|loaded\)-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/=.*//' | sort -u)
+    # Libraries the binary loads itself when it first needs them (dlopen): not in its ldd, but
+    # the image needs them and what they need.
+    loaded=$(sed -n 's/^# loaded-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/=.*//' | grep -v '^$' || true)
     if [[ $mode == exact ]]; then
         # The libraries' packages, and the packages the image needs for files (CA certificates).
-        packages=$( { sed -n 's/^# runtime-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/.*=//'
+        packages=$( { sed -n 's/^# \(runtime\|loaded\)-libraries: //p' "$dockerfile" | tr ' ' '\n' | sed 's/.*=//'
             sed -n 's/^# runtime-files: //p' "$dockerfile" | tr ' ' '\n'; } | grep -v '^$' | sort -u)
         # The runtime stage's apt-get install line, package names only.
         installed=$(awk '/^FROM .*RUNTIME_IMAGE/ {r=1} r && /apt-get install/ {print; exit}' "$dockerfile" \
@@ -344,7 +348,21 @@ check_libraries() {
         fi
     fi
     # Sonames the binary needs, without the vDSO and the dynamic loader (libc6's).
-    needed=$(ldd "$binary" | awk '{print $1}' | grep -vE '^(linux-vdso|linux-gate)\.so|ld-linux' | sort -u)
+    needed=$( {
+        ldd "$binary"
+        if [[ $mode == exact ]]; then
+            for lib in $loaded; do
+                local path
+                path=$(/sbin/ldconfig -p | awk -v soname="$lib" '$1 == soname { print $NF; exit }')
+                if [[ -z $path ]]; then
+                    fail "$lib (loaded by $binary when needed) is not installed here"
+                    continue
+                fi
+                echo "$lib"
+                ldd "$path"
+            done
+        fi
+    } | awk '{print $1}' | grep -vE '^(linux-vdso|linux-gate)\.so|ld-linux' | sort -u)
     for lib in $needed; do
         case $lib in
             libswift* | libFoundation* | lib_Foundation* | libdispatch.so* | libBlocksRuntime.so*) swift_runtime+=("$lib") ;;

@@ -62,9 +62,10 @@ public final class CurlTransfer: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let cancelled = Atomic<Bool>(false)
 
+    /// - Precondition: ``CurlLibrary/load()`` succeeded.
     public init() {
-        precondition(CurlLibrary.isInitialized, "libcurl could not be initialised")
-        guard let easy = curl_easy_init(), let multi = curl_multi_init() else {
+        precondition(CurlLibrary.problem == nil, CurlLibrary.problem ?? "")
+        guard let easy = ccurl_easy_init(), let multi = ccurl_multi_init() else {
             fatalError("libcurl could not allocate a handle")
         }
         self.easy = easy
@@ -72,8 +73,8 @@ public final class CurlTransfer: @unchecked Sendable {
     }
 
     deinit {
-        curl_multi_cleanup(multi)
-        curl_easy_cleanup(easy)
+        ccurl_multi_cleanup(multi)
+        ccurl_easy_cleanup(easy)
     }
 
     public var isCancelled: Bool { cancelled.load(ordering: .acquiring) }
@@ -81,7 +82,7 @@ public final class CurlTransfer: @unchecked Sendable {
     /// Ends the transfer in progress and any later one, and wakes ``pause(for:)``.
     public func cancel() {
         cancelled.store(true, ordering: .releasing)
-        _ = curl_multi_wakeup(multi)
+        _ = ccurl_multi_wakeup(multi)
     }
 
     /// Waits for `duration`; false when cancelled first.
@@ -91,7 +92,7 @@ public final class CurlTransfer: @unchecked Sendable {
             let remaining = ContinuousClock.now.duration(to: deadline)
             if remaining <= .zero { return true }
             // With no transfer added, curl_multi_poll sleeps for the timeout or until woken.
-            _ = curl_multi_poll(multi, nil, 0, Int32(clamping: max(1, remaining.milliseconds)), nil)
+            _ = ccurl_multi_poll(multi, nil, 0, Int32(clamping: max(1, remaining.milliseconds)), nil)
         }
         return false
     }
@@ -100,11 +101,11 @@ public final class CurlTransfer: @unchecked Sendable {
     /// soon as it arrives; `body` returns false to stop the transfer.
     public func perform(_ request: HTTPRequest, body: (Int, UnsafeRawBufferPointer) -> Bool) -> TransferOutcome {
         if isCancelled { return .cancelled }
-        curl_easy_reset(easy)
+        ccurl_easy_reset(easy)
         var headers: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headers) }
+        defer { ccurl_slist_free_all(headers) }
         for line in request.headers + ["Accept: \(request.accept)"] {
-            headers = curl_slist_append(headers, line)
+            headers = ccurl_slist_append(headers, line)
         }
         return withoutActuallyEscaping(body) { body in
             let receiver = Receiver(easy: easy, body: body)
@@ -154,7 +155,7 @@ public final class CurlTransfer: @unchecked Sendable {
             }
             guard setup == CURLE_OK else {
                 return .failed(
-                    status: 0, message: "libcurl refused an option: \(String(cString: curl_easy_strerror(setup)))",
+                    status: 0, message: "libcurl refused an option: \(String(cString: ccurl_easy_strerror(setup)))",
                     code: Int(setup.rawValue))
             }
             return run(receiver)
@@ -162,23 +163,23 @@ public final class CurlTransfer: @unchecked Sendable {
     }
 
     private func run(_ receiver: Receiver) -> TransferOutcome {
-        guard curl_multi_add_handle(multi, easy) == CURLM_OK else {
+        guard ccurl_multi_add_handle(multi, easy) == CURLM_OK else {
             return .failed(status: 0, message: "libcurl could not start the transfer", code: -1)
         }
-        defer { _ = curl_multi_remove_handle(multi, easy) }
+        defer { _ = ccurl_multi_remove_handle(multi, easy) }
         var running: Int32 = 1
         while true {
-            let code = curl_multi_perform(multi, &running)
+            let code = ccurl_multi_perform(multi, &running)
             guard code == CURLM_OK else {
-                return .failed(status: 0, message: String(cString: curl_multi_strerror(code)), code: -1)
+                return .failed(status: 0, message: String(cString: ccurl_multi_strerror(code)), code: -1)
             }
             if running == 0 || isCancelled { break }
-            _ = curl_multi_poll(multi, nil, 0, 1000, nil)
+            _ = ccurl_multi_poll(multi, nil, 0, 1000, nil)
         }
         if isCancelled { return .cancelled }
         var result = CURLE_OK
         var queued: Int32 = 0
-        while let message = curl_multi_info_read(multi, &queued) {
+        while let message = ccurl_multi_info_read(multi, &queued) {
             if message.pointee.msg == CURLMSG_DONE { result = message.pointee.data.result }
         }
         let status = receiver.status()
@@ -186,7 +187,7 @@ public final class CurlTransfer: @unchecked Sendable {
         guard result == CURLE_OK else {
             let detail = receiver.errorMessage
             return .failed(
-                status: status, message: detail.isEmpty ? String(cString: curl_easy_strerror(result)) : detail,
+                status: status, message: detail.isEmpty ? String(cString: ccurl_easy_strerror(result)) : detail,
                 code: Int(result.rawValue))
         }
         return .completed(status: status)
@@ -239,11 +240,24 @@ private let curlWriteCallback: curl_write_callback = { data, size, count, contex
     return receiver.receive(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
 }
 
-/// libcurl's process-wide initialisation.
+/// libcurl, loaded and initialised when first needed: most runs make no HTTP request of their own.
 public enum CurlLibrary {
-    /// `curl_global_init` is not thread-safe and must run before any handle exists: a global's
-    /// initialiser runs exactly once, on first use, even when several threads race to it.
-    public static let isInitialized: Bool = ccurl_global_init_default() == CURLE_OK
+    /// Why libcurl cannot be used (not installed, too old, its initialisation failed); nil when it
+    /// is ready. Loads it on first use, once for the process, whichever thread asks first.
+    public static var problem: String? {
+        ccurl_load().map { String(cString: $0) }
+    }
+
+    /// Loads libcurl; throws what went wrong when it cannot be used, so that a feature that needs
+    /// it (the Kubernetes API, pushes) refuses to start rather than crash later.
+    public static func load() throws(CurlUnavailable) {
+        if let problem { throw CurlUnavailable(description: problem) }
+    }
+}
+
+/// libcurl cannot be loaded or initialised.
+public struct CurlUnavailable: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }
 
 extension Duration {

@@ -3,6 +3,7 @@ import ArgumentParser
 import Configuration
 import Exposition
 import Foundation
+import HTTPClient
 import Kubernetes
 
 /// The Kubernetes API, kept current by list and watch, as the pipeline's metadata lookup.
@@ -22,6 +23,11 @@ final class Enrichment: Sendable {
     /// labelled too. Nil when it does not ask.
     static func start(_ compiled: CompiledConfiguration) throws -> Enrichment? {
         guard let configuration = compiled.configuration.kubernetesClient else { return nil }
+        do {
+            try CurlLibrary.load()
+        } catch {
+            throw ValidationError("kubernetes: the API is reached through libcurl: \(error)")
+        }
         let metadata: KubernetesMetadata
         do {
             metadata = try KubernetesMetadata(configuration: configuration) { message in

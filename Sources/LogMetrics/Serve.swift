@@ -4,6 +4,7 @@ import ArgumentParser
 import Checkpoint
 import Exposition
 import Foundation
+import HTTPClient
 import NIOCore
 import ScrapeServer
 import Synchronization
@@ -245,6 +246,13 @@ struct Serve: AsyncParsableCommand {
                     current: current, stop: stop, interval: textfileIntervalSeconds,
                     action: { textfileWriter.write(snapshotFor(.text)) },
                     last: { textfileWriter.write(snapshotFor(.text)) }))
+        }
+        if pushGateway != nil {
+            do {
+                try CurlLibrary.load()
+            } catch {
+                throw ValidationError("--push-gateway: pushes are made through libcurl: \(error)")
+            }
         }
         let pusher = pushGateway.map {
             PushgatewayClient(
