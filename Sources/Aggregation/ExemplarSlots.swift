@@ -63,28 +63,25 @@ struct ExemplarSlots {
 
     init(enabled: Bool) {
         isEnabled = enabled
-        cellOfSlot = .allocate(capacity: 1)
-        cells = .allocate(capacity: 1)
-        bytes = .allocate(capacity: Self.maximumIDBytes)
-        owners = .allocate(capacity: 1)
+        cellOfSlot = ZeroedMemory.allocate(UInt32.self, capacity: 0)
+        cells = ZeroedMemory.allocate(Slot.self, capacity: 1)
+        bytes = ZeroedMemory.allocate(UInt8.self, capacity: Self.maximumIDBytes)
+        owners = ZeroedMemory.allocate(UInt32.self, capacity: 1)
     }
 
     func deallocate() {
-        cellOfSlot.deallocate()
-        cells.deallocate()
-        bytes.deallocate()
-        owners.deallocate()
+        ZeroedMemory.free(cellOfSlot, capacity: capacity)
+        ZeroedMemory.free(cells, capacity: cellCapacity)
+        ZeroedMemory.free(bytes, capacity: cellCapacity * Self.maximumIDBytes)
+        ZeroedMemory.free(owners, capacity: cellCapacity)
     }
 
-    /// Makes room for slots `0..<count`, keeping what they hold.
+    /// Makes room for slots `0..<count`, keeping what they hold. Slots not yet written take no
+    /// memory (``ZeroedMemory``): a histogram's slots are mostly never written.
     mutating func reserve(_ count: Int) {
         guard count > capacity else { return }
         let newCapacity = max(count, capacity * 2, 16)
-        let grown = UnsafeMutablePointer<UInt32>.allocate(capacity: newCapacity)
-        grown.moveInitialize(from: cellOfSlot, count: capacity)
-        (grown + capacity).initialize(repeating: 0, count: newCapacity - capacity)
-        cellOfSlot.deallocate()
-        cellOfSlot = grown
+        cellOfSlot = ZeroedMemory.resize(cellOfSlot, from: capacity, to: newCapacity)
         capacity = newCapacity
     }
 
@@ -93,15 +90,10 @@ struct ExemplarSlots {
         if cellOfSlot[index] != 0 { return Int(cellOfSlot[index]) - 1 }
         if cellCount == cellCapacity {
             let newCapacity = max(cellCapacity * 2, 16)
-            func regrow<T>(_ old: UnsafeMutablePointer<T>, _ per: Int) -> UnsafeMutablePointer<T> {
-                let grown = UnsafeMutablePointer<T>.allocate(capacity: newCapacity * per)
-                grown.moveInitialize(from: old, count: cellCount * per)
-                old.deallocate()
-                return grown
-            }
-            cells = regrow(cells, 1)
-            bytes = regrow(bytes, Self.maximumIDBytes)
-            owners = regrow(owners, 1)
+            cells = ZeroedMemory.resize(cells, from: cellCapacity, to: newCapacity)
+            bytes = ZeroedMemory.resize(
+                bytes, from: cellCapacity * Self.maximumIDBytes, to: newCapacity * Self.maximumIDBytes)
+            owners = ZeroedMemory.resize(owners, from: cellCapacity, to: newCapacity)
             cellCapacity = newCapacity
         }
         let cell = cellCount

@@ -28,15 +28,15 @@ final class FamilyStore: @unchecked Sendable {
         self.width = width
         self.hasSums = hasSums
         self.exemplars = exemplars
-        counts = .allocate(capacity: 1)
-        sums = .allocate(capacity: 1)
-        lastUpdated = .allocate(capacity: 1)
+        counts = ZeroedMemory.allocate(UInt64.self, capacity: 0)
+        sums = ZeroedMemory.allocate(Int64.self, capacity: 0)
+        lastUpdated = ZeroedMemory.allocate(UInt32.self, capacity: 0)
     }
 
     deinit {
-        counts.deallocate()
-        sums.deallocate()
-        lastUpdated.deallocate()
+        ZeroedMemory.free(counts, capacity: capacity * width)
+        ZeroedMemory.free(sums, capacity: hasSums ? capacity : 0)
+        ZeroedMemory.free(lastUpdated, capacity: capacity)
         exemplars.deallocate()
     }
 
@@ -46,21 +46,13 @@ final class FamilyStore: @unchecked Sendable {
         if id >= capacity { grow(to: id + 1) }
     }
 
+    /// Doubling costs no copy and no memory not yet written (``ZeroedMemory``).
     @inline(never)
     private func grow(to series: Int) {
         let newCapacity = max(series, capacity * 2, 16)
-        func regrow<T>(_ old: UnsafeMutablePointer<T>, _ count: Int, _ newCount: Int, _ zero: T)
-            -> UnsafeMutablePointer<T>
-        {
-            let grown = UnsafeMutablePointer<T>.allocate(capacity: newCount)
-            grown.moveInitialize(from: old, count: count)
-            (grown + count).initialize(repeating: zero, count: newCount - count)
-            old.deallocate()
-            return grown
-        }
-        counts = regrow(counts, capacity * width, newCapacity * width, 0)
-        sums = regrow(sums, hasSums ? capacity : 0, hasSums ? newCapacity : 1, 0)
-        lastUpdated = regrow(lastUpdated, capacity, newCapacity, 0)
+        counts = ZeroedMemory.resize(counts, from: capacity * width, to: newCapacity * width)
+        if hasSums { sums = ZeroedMemory.resize(sums, from: capacity, to: newCapacity) }
+        lastUpdated = ZeroedMemory.resize(lastUpdated, from: capacity, to: newCapacity)
         capacity = newCapacity
     }
 

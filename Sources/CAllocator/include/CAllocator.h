@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "CodePages.h"
+#include "ZeroedMemory.h"
 
 // glibc serves a request above its mmap threshold with a mapping of its own, given back whole
 // at free. But the first free of such a mapping raises the threshold to its size (up to 32 MiB)
