@@ -88,14 +88,60 @@ import Testing
         view.add(Self.reading(routes: 10_000, base: 1_000), at: 0)
         view.add(Self.reading(routes: 10_000, base: 1_100), at: 10)
         view.add(Self.reading(routes: 10_000, base: 1_200), at: 20)
-        // Three readings: 500 whole rows and 9 500 rows of counts each, about 50 bytes a row of
-        // counts (a whole row is more than twice that).
-        #expect(view.approximateBytes < 3 * (500 * MemoryLayout<Row>.stride + 9_500 * 50))
+        // Three readings of 500 whole rows and every row's counts (about six bytes a row here),
+        // and one list of the 10 000 keys that all three share.
+        #expect(view.approximateBytes < 10_000 * 16 + 3 * (500 * MemoryLayout<Row>.stride + 10_000 * 8))
         let (shown, seconds) = view.window(endingWith: Self.reading(routes: 10_000, base: 1_300), at: 25)
         #expect(seconds == 25)
         #expect(shown.rows.count == 10_000 && shown.rows.allSatisfy { $0.requests == 300 && $0.serverErrors == 150 })
         #expect(shown.rows.filter { $0.flags["UF"] == 300 }.count == 500)
         // Without the newest kept whole there is no view ending at it.
         #expect(view.current().1 == 0)
+    }
+
+    @Test func readingsShareTheirKeysUntilANewOneComesAndForgetGoneOnes() {
+        var view = SlidingTable(window: 60, spacing: 5, keepsNewestWhole: false)
+        view.add(Self.reading(routes: 1_000, base: 1_000), at: 0)
+        view.add(Self.reading(routes: 1_000, base: 2_000), at: 10)
+        // The second reading's keys are the first one's.
+        #expect(view.keyListCount == 1)
+        // A new route: a new key list, the old one kept by the first reading.
+        var grown = Self.reading(routes: 1_000, base: 3_000)
+        var fresh = Row(key: "new")
+        fresh.requests = 5
+        grown.rows.insert(fresh, at: 0)
+        view.add(grown, at: 20)
+        #expect(view.keyListCount == 2)
+        let (shown, _) = view.window(endingWith: grown, at: 20)
+        #expect(shown.rows.first { $0.key == "new" }?.requests == 5)
+        #expect(shown.rows.filter { $0.key != "new" }.allSatisfy { $0.requests == 2_000 })
+        // Most routes gone: the next reading starts a list of its own rather than carry them.
+        view.add(Self.reading(routes: 10, base: 4_000), at: 30)
+        #expect(view.keyListCount == 3)
+        view.add(Self.reading(routes: 10, base: 4_050), at: 40)
+        #expect(view.keyListCount == 3)
+        // Route k had 2 000 - k requests at 0 and has 4 110 - k now.
+        let (few, seconds) = view.window(endingWith: Self.reading(routes: 10, base: 4_100), at: 45)
+        #expect(seconds == 45)
+        #expect(few.rows.count == 10 && few.rows.allSatisfy { $0.requests == 2_110 })
+    }
+
+    @Test func largeCountsSurviveTheirEncoding() {
+        var view = SlidingTable(window: 60, spacing: 5, keepsNewestWhole: false)
+        var table = Table(grouping: .route)
+        for (k, value) in [0, 1, 127, 128, 16_383, 16_384, UInt64(UInt32.max), UInt64.max / 2].enumerated() {
+            var row = Row(key: "r\(k)")
+            row.requests = UInt64(value) + 1
+            row.clientErrors = UInt64(value)
+            row.serverErrors = UInt64(value) / 3
+            row.slow = UInt64(value) / 7
+            table.rows.append(row)
+        }
+        view.add(table, at: 0)
+        var later = table
+        for k in later.rows.indices { later.rows[k].requests += 10 }
+        let (shown, _) = view.window(endingWith: later, at: 5)
+        #expect(shown.rows.count == table.rows.count && shown.rows.allSatisfy { $0.requests == 10 })
+        #expect(shown.rows.allSatisfy { $0.clientErrors == 0 && $0.serverErrors == 0 && $0.slow == 0 })
     }
 }
