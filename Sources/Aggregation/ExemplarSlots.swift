@@ -144,6 +144,15 @@ struct ExemplarSlots {
         }
     }
 
+    /// The same, with the identifier's bytes, valid during the call.
+    func forEachExemplar(_ body: (_ index: Int, _ slot: Slot, _ id: UnsafeBufferPointer<UInt8>) -> Void) {
+        for cell in 0..<cellCount where cells[cell].kind != .none {
+            body(
+                Int(owners[cell]), cells[cell],
+                UnsafeBufferPointer(start: bytes + cell * Self.maximumIDBytes, count: Int(cells[cell].length)))
+        }
+    }
+
     /// Empties slots `range`, for a series whose identifier is reused. Their cells stay theirs:
     /// the series that takes the identifier will most likely want them.
     func clear(_ range: Range<Int>) {

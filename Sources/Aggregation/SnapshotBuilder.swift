@@ -59,10 +59,11 @@ public enum SnapshotBuilder {
         var natives: [[NativeHistogram?]] = schema.families.enumerated().map { family, definition in
             definition.native == nil || !includeNative ? [] : Array(repeating: nil, count: metas[family].labels.count)
         }
-        var exemplars: [[Exemplar?]] = schema.families.enumerated().map { family, definition in
-            guard includeExemplars, definition.exemplars else { return [] }
+        var exemplars: [ExemplarGathering?] = schema.families.enumerated().map { family, definition in
+            guard includeExemplars, definition.exemplars else { return nil }
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
-            return Array(repeating: nil, count: metas[family].labels.count * width)
+            return ExemplarGathering(
+                slotCount: metas[family].labels.count * width, perUnit: Double(definition.observationsPerUnit))
         }
         var lines = LineCounts()
         var bytes: UInt64 = 0
@@ -83,19 +84,9 @@ public enum SnapshotBuilder {
                             }
                         }
                     }
-                    if !exemplars[family].isEmpty {
-                        let perUnit = Double(schema.families[family].observationsPerUnit)
-                        let slotCount = exemplars[family].count
+                    if exemplars[family] != nil {
                         store.exemplars.forEachExemplar { index, slot, id in
-                            guard index < slotCount else { return }
-                            if let existing = exemplars[family][index], let time = existing.timestamp,
-                                time >= slot.timestamp
-                            {
-                                return
-                            }
-                            exemplars[family][index] = Exemplar(
-                                label: slot.kind.labelName, id(), value: Double(slot.value) / perUnit,
-                                timestamp: slot.timestamp)
+                            exemplars[family]!.add(slot: index, slot, id: id)
                         }
                     }
                     if !natives[family].isEmpty {
@@ -126,8 +117,9 @@ public enum SnapshotBuilder {
                 counts[family] = kept.flatMap { counts[family][($0 * width)..<(($0 + 1) * width)] }
                 if !sums[family].isEmpty { sums[family] = kept.map { sums[family][$0] } }
                 if !natives[family].isEmpty { natives[family] = kept.map { natives[family][$0] } }
-                if !exemplars[family].isEmpty {
-                    exemplars[family] = kept.flatMap { exemplars[family][($0 * width)..<(($0 + 1) * width)] }
+                if var gathering = exemplars[family] {
+                    gathering.keep(series: kept, width: width)
+                    exemplars[family] = gathering
                 }
             }
             let values: FamilyValues
@@ -150,7 +142,7 @@ public enum SnapshotBuilder {
                 MetricFamilySnapshot(
                     name: definition.name, help: definition.help, type: definition.type, unit: definition.unit,
                     labels: labels, values: values, created: includeCreated ? created : nil,
-                    exemplars: exemplars[family].isEmpty ? nil : exemplars[family]))
+                    exemplars: exemplars[family]?.column()))
         }
         families += selfMetrics(
             schema: schema, metas: metas.map { ($0.liveCount, $0.refused, $0.expired) },
@@ -229,5 +221,69 @@ public enum SnapshotBuilder {
                     "New label values refused because the label was at its value cap; counted as __overflow__ instead.",
                 type: .counter, labels: dimensionLabels, values: .integers(dimensionValues)),
         ]
+    }
+}
+
+/// A family's exemplars as they come from the shards (each shard's in no particular order, and
+/// the same slot possibly from several), made into a column: per slot the newest, the first
+/// shard's on a tie.
+struct ExemplarGathering {
+    var slotCount: Int
+    private var slots: [UInt32] = []
+    private var slotStates: [ExemplarSlots.Slot] = []
+    private var ids: [UInt8] = []
+    private var idEnds: [UInt32] = []
+    /// Observations per unit of the family: a value in milliseconds is written in seconds.
+    let perUnit: Double
+
+    init(slotCount: Int, perUnit: Double) {
+        self.slotCount = slotCount
+        self.perUnit = perUnit
+    }
+
+    mutating func add(slot index: Int, _ slot: ExemplarSlots.Slot, id: UnsafeBufferPointer<UInt8>) {
+        guard index < slotCount else { return }
+        slots.append(UInt32(index))
+        slotStates.append(slot)
+        ids.append(contentsOf: id)
+        idEnds.append(UInt32(ids.count))
+    }
+
+    /// Keeps the slots of `series`, `width` each, renumbered in that order.
+    mutating func keep(series: [Int], width: Int) {
+        var position = [Int](repeating: -1, count: slotCount / max(1, width) + 1)
+        for (new, old) in series.enumerated() where old < position.count { position[old] = new }
+        for k in slots.indices {
+            let index = Int(slots[k])
+            let new = position[index / width]
+            slots[k] = new < 0 ? .max : UInt32(new * width + index % width)
+        }
+        slotCount = series.count * width
+    }
+
+    func column() -> ExemplarColumn {
+        // Stable: among entries of one slot, the first shard's comes first.
+        let order = slots.indices.sorted { slots[$0] != slots[$1] ? slots[$0] < slots[$1] : $0 < $1 }
+        var builder = ExemplarColumn.Builder(slotCount: slotCount)
+        ids.withUnsafeBufferPointer { ids in
+            var k = 0
+            while k < order.count, slots[order[k]] != .max {
+                // The newest of the slot's entries; an equal time keeps the earlier.
+                var best = order[k]
+                var next = k + 1
+                while next < order.count, slots[order[next]] == slots[best] {
+                    if slotStates[order[next]].timestamp > slotStates[best].timestamp { best = order[next] }
+                    next += 1
+                }
+                let start = best == 0 ? 0 : Int(idEnds[best - 1])
+                let state = slotStates[best]
+                builder.append(
+                    slot: Int(slots[best]), name: state.kind.labelName,
+                    id: UnsafeBufferPointer(rebasing: ids[start..<Int(idEnds[best])]),
+                    value: Double(state.value) / perUnit, timestamp: state.timestamp)
+                k = next
+            }
+        }
+        return builder.build()
     }
 }

@@ -12,26 +12,28 @@ struct BucketExemplarPlacement {
         case perBucket
     }
 
-    private let exemplars: [Exemplar?]
+    private let exemplars: ExemplarColumn?
     private let layout: Layout
     private let bounds: [Double]
     private let width: Int
     // The state of the series selected last.
-    private var series = 0
     private var base = 0
+    /// The column's entries for the selected series' slots.
+    private var entries = 0..<0
     private var perSeriesBucket = -1
     private var hasMisplaced = false
 
-    init(_ exemplars: [Exemplar?]?, columns: HistogramColumns, seriesCount: Int) {
+    init(_ exemplars: ExemplarColumn?, columns: HistogramColumns, seriesCount: Int) {
         self.bounds = columns.bounds.values
         self.width = columns.bucketsPerSeries
-        let exemplars = exemplars ?? []
         self.exemplars = exemplars
-        if exemplars.isEmpty {
+        guard let exemplars, exemplars.entryCount > 0 else {
             layout = .none
-        } else if exemplars.count >= seriesCount * width && width > 1 {
+            return
+        }
+        if exemplars.slotCount >= seriesCount * width && width > 1 {
             layout = .perBucket
-        } else if exemplars.count >= seriesCount {
+        } else if exemplars.slotCount >= seriesCount {
             layout = .perSeries
         } else {
             // A column shorter than the series is a bug upstream; writing nothing beats
@@ -47,45 +49,45 @@ struct BucketExemplarPlacement {
 
     /// Prepares for the buckets of series `index`.
     mutating func select(series index: Int) {
-        series = index
+        guard let exemplars else { return }
         switch layout {
         case .none:
             return
         case .perSeries:
-            if let exemplar = exemplars[index] {
-                perSeriesBucket = bucketIndex(of: exemplar.value)
-            } else {
-                perSeriesBucket = -1
-            }
+            base = index
+            entries = exemplars.entries(inSlots: index..<(index + 1))
+            perSeriesBucket =
+                entries.isEmpty ? -1 : bucketIndex(of: exemplars.exemplar(entry: entries.lowerBound).value)
         case .perBucket:
             base = index * width
+            entries = exemplars.entries(inSlots: base..<(base + width))
             hasMisplaced = false
-            for slot in 0..<width {
-                if let exemplar = exemplars[base + slot], bucketIndex(of: exemplar.value) != slot {
-                    hasMisplaced = true
-                    return
-                }
+            for entry in entries
+            where bucketIndex(of: exemplars.exemplar(entry: entry).value) != exemplars.slot(ofEntry: entry) - base {
+                hasMisplaced = true
+                return
             }
         }
     }
 
     /// The exemplar to write on `bucket` of the selected series.
     func exemplar(forBucket bucket: Int) -> Exemplar? {
+        guard let exemplars, !entries.isEmpty else { return nil }
         switch layout {
         case .none:
             return nil
         case .perSeries:
-            return bucket == perSeriesBucket ? exemplars[series] : nil
+            return bucket == perSeriesBucket ? exemplars.exemplar(entry: entries.lowerBound) : nil
         case .perBucket:
-            if let own = exemplars[base + bucket], !hasMisplaced || bucketIndex(of: own.value) == bucket {
-                return own
+            for entry in entries where exemplars.slot(ofEntry: entry) == base + bucket {
+                let own = exemplars.exemplar(entry: entry)
+                if !hasMisplaced || bucketIndex(of: own.value) == bucket { return own }
             }
             guard hasMisplaced else { return nil }
             // Rare: an exemplar sits in another bucket's slot. Take the first that falls here.
-            for slot in 0..<width where slot != bucket {
-                if let candidate = exemplars[base + slot], bucketIndex(of: candidate.value) == bucket {
-                    return candidate
-                }
+            for entry in entries where exemplars.slot(ofEntry: entry) != base + bucket {
+                let candidate = exemplars.exemplar(entry: entry)
+                if bucketIndex(of: candidate.value) == bucket { return candidate }
             }
             return nil
         }

@@ -63,6 +63,18 @@ public enum Escaping {
         }
     }
 
+    /// ``appendLabelValue(_:to:)`` of UTF-8 bytes.
+    public static func appendLabelValue(_ value: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
+        for byte in value {
+            switch byte {
+            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            default: out.append(byte)
+            }
+        }
+    }
+
     /// Appends HELP text escaped: `\` -> `\\`, newline -> `\n` (quotes are left alone). OpenMetrics
     /// escapes quotes too, which `escapeQuotes` selects.
     public static func appendHelp(_ help: String, escapeQuotes: Bool, to out: inout [UInt8]) {

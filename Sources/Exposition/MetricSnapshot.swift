@@ -47,11 +47,11 @@ public struct MetricFamilySnapshot: Sendable {
     ///   one in that bucket's own slot wins, then the lowest slot.
     ///
     /// An exemplar whose labels exceed ``Exemplar/maximumLabelCodePoints`` is dropped.
-    public var exemplars: [Exemplar?]?
+    public var exemplars: ExemplarColumn?
 
     public init(
         name: String, help: String, type: MetricType, unit: String? = nil, labels: SeriesLabels = [],
-        values: FamilyValues, created: [Double]? = nil, exemplars: [Exemplar?]? = nil
+        values: FamilyValues, created: [Double]? = nil, exemplars: ExemplarColumn? = nil
     ) {
         self.name = name
         self.help = help
@@ -66,7 +66,7 @@ public struct MetricFamilySnapshot: Sendable {
     /// A family whose series' label sets are listed one by one.
     public init(
         name: String, help: String, type: MetricType, unit: String? = nil, labels: [LabelSet], values: FamilyValues,
-        created: [Double]? = nil, exemplars: [Exemplar?]? = nil
+        created: [Double]? = nil, exemplars: ExemplarColumn? = nil
     ) {
         self.init(
             name: name, help: help, type: type, unit: unit, labels: SeriesLabels(labels), values: values,
@@ -220,14 +220,13 @@ public struct NativeHistogramSnapshot: Sendable, Hashable {
 }
 
 /// An exemplar: a trace or request id attached to one observation.
+///
+/// Either a value of its own, or a view of one entry of an ``ExemplarColumn``, which is how a
+/// snapshot's exemplars come: a scrape of 10 000 routes has some 20 000 of them, and an object
+/// (and a `String`) for each was 3 MB of its memory. Either way it is one reference wide.
 public struct Exemplar: Sendable, Equatable {
-    /// One reference: a snapshot keeps an optional exemplar for every bucket of every series,
-    /// most of them empty, and at 8 bytes a slot rather than 48 that column of 10 000 routes'
-    /// 20-bucket histograms is 1.7 MB instead of 10. The usual exemplar has one label (a trace
-    /// id), kept as its name and value alone: a ``LabelSet`` is three more allocations, and a
-    /// scrape of 10 000 routes makes some 20 000 exemplars.
-    private final class Storage: Sendable {
-        /// One label's name and value, when ``labels`` is nil.
+    private final class Owned: Sendable {
+        /// One label's name and value, when ``labels`` is nil: the usual exemplar, a trace id.
         let name: String
         let labelValue: String
         let labels: LabelSet?
@@ -243,59 +242,92 @@ public struct Exemplar: Sendable, Equatable {
         }
     }
 
+    private enum Storage: Sendable {
+        case owned(Owned)
+        case entry(ExemplarColumn.Storage, Int)
+    }
+
     private var storage: Storage
 
     /// The exemplar's labels, e.g. `trace_id`; names and values together at most 128 code points.
     public var labels: LabelSet {
-        get { storage.labels ?? LabelSet(names: [storage.name], values: [storage.labelValue]) }
+        get {
+            switch storage {
+            case .owned(let owned): owned.labels ?? LabelSet(names: [owned.name], values: [owned.labelValue])
+            case .entry(let column, let entry): column.labels(entry)
+            }
+        }
         set { self = Exemplar(labels: newValue, value: value, timestamp: timestamp) }
     }
+
     public var value: Double {
-        get { storage.value }
-        set {
-            storage = Storage(
-                name: storage.name, labelValue: storage.labelValue, labels: storage.labels, value: newValue,
-                timestamp: timestamp)
+        get {
+            switch storage {
+            case .owned(let owned): owned.value
+            case .entry(let column, let entry): column.values[entry]
+            }
         }
+        set { self = Exemplar(labels: labels, value: newValue, timestamp: timestamp) }
     }
+
     /// Seconds since the epoch, if known.
     public var timestamp: Double? {
-        get { storage.timestamp }
-        set {
-            storage = Storage(
-                name: storage.name, labelValue: storage.labelValue, labels: storage.labels, value: value,
-                timestamp: newValue)
+        get {
+            switch storage {
+            case .owned(let owned): owned.timestamp
+            case .entry(let column, let entry): column.timestamp(entry)
+            }
         }
+        set { self = Exemplar(labels: labels, value: value, timestamp: newValue) }
     }
 
     public init(labels: LabelSet, value: Double, timestamp: Double? = nil) {
-        storage = Storage(name: "", labelValue: "", labels: labels, value: value, timestamp: timestamp)
+        storage = .owned(Owned(name: "", labelValue: "", labels: labels, value: value, timestamp: timestamp))
     }
 
     /// An exemplar with the one label `name` (a valid label name) set to `labelValue`.
     public init(label name: String, _ labelValue: String, value: Double, timestamp: Double? = nil) {
-        storage = Storage(name: name, labelValue: labelValue, labels: nil, value: value, timestamp: timestamp)
+        storage = .owned(Owned(name: name, labelValue: labelValue, labels: nil, value: value, timestamp: timestamp))
+    }
+
+    init(_ column: ExemplarColumn.Storage, entry: Int) {
+        storage = .entry(column, entry)
     }
 
     /// How many labels it has.
-    public var labelCount: Int { storage.labels?.names.count ?? 1 }
+    public var labelCount: Int {
+        switch storage {
+        case .owned(let owned): owned.labels?.names.count ?? 1
+        case .entry(let column, let entry): column.labelCount(entry)
+        }
+    }
 
     /// The name and value of label `k`.
     public func label(_ k: Int) -> (name: String, value: String) {
-        if let labels = storage.labels { return (labels.names[k], labels.values[k]) }
-        return (storage.name, storage.labelValue)
+        switch storage {
+        case .owned(let owned):
+            if let labels = owned.labels { return (labels.names[k], labels.values[k]) }
+            return (owned.name, owned.labelValue)
+        case .entry(let column, let entry):
+            return column.label(entry, k)
+        }
     }
 
     /// Appends `name="value",...`, values escaped, as inside the braces of the text formats.
     public func appendEscapedLabels(to out: inout [UInt8]) {
-        if let labels = storage.labels {
-            out.append(contentsOf: labels.escaped)
-            return
+        switch storage {
+        case .owned(let owned):
+            if let labels = owned.labels {
+                out.append(contentsOf: labels.escaped)
+            } else {
+                out.append(contentsOf: owned.name.utf8)
+                out.append(contentsOf: #"=""#.utf8)
+                Escaping.appendLabelValue(owned.labelValue, to: &out)
+                out.append(UInt8(ascii: "\""))
+            }
+        case .entry(let column, let entry):
+            column.appendEscapedLabels(entry, to: &out)
         }
-        out.append(contentsOf: storage.name.utf8)
-        out.append(contentsOf: #"=""#.utf8)
-        Escaping.appendLabelValue(storage.labelValue, to: &out)
-        out.append(UInt8(ascii: "\""))
     }
 
     public static func == (a: Exemplar, b: Exemplar) -> Bool {

@@ -25,9 +25,17 @@ import Testing
         }
     }
 
-    /// A snapshot has an optional exemplar for every bucket of every series.
-    @Test func anEmptyExemplarSlotCostsOneWord() {
-        #expect(MemoryLayout<Exemplar?>.stride == MemoryLayout<Int>.stride)
+    /// A snapshot's exemplar column has a slot for every bucket of every series, and an entry
+    /// only for the slots that hold one; an exemplar is a value either way.
+    @Test func anExemplarColumnHoldsOnlyItsExemplars() {
+        let column = ExemplarColumn(
+            (0..<21_000).map { $0 % 21 == 3 ? Exemplar(label: "trace_id", "t\($0)", value: Double($0)) : nil })
+        #expect(column.count == 21_000 && column.entryCount == 1_000)
+        #expect(column[3 + 21 * 7]?.labels == LabelSet(["trace_id": "t150"]) && column[4] == nil)
+        let values: [Double] = column.compactMap { $0?.value }
+        let expected: [Double] = (0..<1_000).map { Double($0 * 21 + 3) }
+        #expect(values == expected)
+        #expect(MemoryLayout<Exemplar>.stride <= 2 * MemoryLayout<Int>.stride)
         var exemplar = Exemplar(labels: LabelSet(["trace_id": "a"]), value: 1, timestamp: 2)
         let copy = exemplar
         exemplar.value = 3
@@ -67,7 +75,7 @@ import Testing
                 HistogramColumns(
                     bounds: bounds, bucketCounts: Array(repeating: 1, count: series * 4),
                     scaledSums: Array(repeating: 1, count: series), sumExponent: 0)),
-            exemplars: values.map { $0.map { Exemplar(labels: LabelSet(["id": "x"]), value: $0) } })
+            exemplars: ExemplarColumn(values.map { $0.map { Exemplar(labels: LabelSet(["id": "x"]), value: $0) } }))
         var out: [UInt8] = []
         OpenMetricsFormatWriter.write(MetricSnapshot(families: [family]), into: &out)
         let buckets = try ExpositionParser.parse(out, openMetrics: true).samples(named: "h_bucket")

@@ -33,7 +33,7 @@ import Testing
                     HistogramColumns(
                         bounds: BucketBounds([0.1, 1]), bucketCounts: [1, 2, 3, 4, 5, 6, 7, 8, 9],
                         scaledSums: [1, 2, 3], sumExponent: -3)),
-                created: [1, 2, 3], exemplars: exemplars)
+                created: [1, 2, 3], exemplars: ExemplarColumn(exemplars))
         ])
     }
 

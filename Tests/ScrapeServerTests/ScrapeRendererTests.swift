@@ -26,7 +26,7 @@ import Testing
             name: "logmetrics_http_requests", help: "Requests.", type: .counter, labels: labels,
             values: .integers((0..<routes).map { UInt64($0 * 3) }),
             created: (0..<routes).map { 1_700_000_000 + Double($0) },
-            exemplars: (0..<routes).map { $0 % 4 == 0 ? exemplar($0) : nil })
+            exemplars: ExemplarColumn((0..<routes).map { $0 % 4 == 0 ? exemplar($0) : nil }))
         let duration = MetricFamilySnapshot(
             name: "logmetrics_http_request_duration_seconds", help: "Duration.", type: .histogram, unit: "seconds",
             labels: labels,
@@ -35,7 +35,7 @@ import Testing
                     bounds: bounds, bucketCounts: (0..<(routes * width)).map { UInt64($0 % 7) },
                     scaledSums: (0..<routes).map { Int64($0 * 11) }, sumExponent: -3)),
             created: (0..<routes).map { 1_700_000_000 + Double($0) },
-            exemplars: (0..<(routes * width)).map { $0 % 3 == 0 ? exemplar($0) : nil })
+            exemplars: ExemplarColumn((0..<(routes * width)).map { $0 % 3 == 0 ? exemplar($0) : nil }))
         return MetricSnapshot(families: [requests, duration], timestamp: 1_700_000_500)
     }
 
