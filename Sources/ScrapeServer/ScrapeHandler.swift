@@ -212,7 +212,8 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if let encoding = rendered.coding.headerValue { headers.add(name: "content-encoding", value: encoding) }
                 headers.add(name: "vary", value: "Accept, Accept-Encoding")
                 self.writeResponse(
-                    context: context, head, status: .ok, headers: headers, body: rendered.body, keepAlive: keepAlive)
+                    context: context, head, status: .ok, headers: headers, body: rendered.body.chunks,
+                    keepAlive: keepAlive)
                 _ = self.shared.threadPool.runIfActive(eventLoop: context.eventLoop) { renderer.releaseFreeMemory() }
             case .failure:
                 // The thread pool is shutting down, and so is the server.
@@ -250,9 +251,17 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders,
         body: ByteBuffer, keepAlive: Bool
     ) {
+        writeResponse(context: context, request, status: status, headers: headers, body: [body], keepAlive: keepAlive)
+    }
+
+    /// The same with the body in pieces, written one after another.
+    private func writeResponse(
+        context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders,
+        body: [ByteBuffer], keepAlive: Bool
+    ) {
         guard context.channel.isActive else { return }
         var headers = headers
-        headers.add(name: "content-length", value: String(body.readableBytes))
+        headers.add(name: "content-length", value: String(body.reduce(0) { $0 + $1.readableBytes }))
         if !keepAlive {
             headers.add(name: "connection", value: "close")
         } else if request.version.major == 1 && request.version.minor == 0 {
@@ -260,8 +269,10 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let responseHead = HTTPResponseHead(version: request.version, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        if request.method != .HEAD && body.readableBytes > 0 {
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        if request.method != .HEAD {
+            for chunk in body where chunk.readableBytes > 0 {
+                context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+            }
         }
         startTimeout(context: context, shared.configuration.writeTimeout)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { result in

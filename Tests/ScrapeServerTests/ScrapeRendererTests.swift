@@ -50,9 +50,27 @@ import Testing
         for coding in [ContentCoding.identity, .gzip] {
             let result = renderer.render(format: format, coding: coding, recordsScrape: false)
             #expect(result.coding == coding)
-            let bytes = Array(result.body.readableBytesView)
+            let bytes = result.body.bytes
             let body = coding == .gzip ? try Inflate.gunzip(bytes) : bytes
             #expect(body == expected, "\(format.name), \(coding)")
         }
+    }
+
+    /// Pieces of every size fill chunks of the chunk size one after another, and together they
+    /// are what was written.
+    @Test func aBodyIsKeptInChunksOfAboutTheChunkSize() {
+        var body = ResponseBody()
+        var written: [UInt8] = []
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<400 {
+            let size = round % 50 == 0 ? ScrapeRenderer.chunkBytes + 17 : Int.random(in: 0..<9_000, using: &generator)
+            let piece = (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ round) }
+            body.write(piece)
+            written += piece
+        }
+        #expect(body.readableBytes == written.count)
+        #expect(body.bytes == written)
+        #expect(body.chunks.allSatisfy { $0.capacity == ScrapeRenderer.chunkBytes })
+        #expect(body.chunks.dropLast().allSatisfy { $0.readableBytes == ScrapeRenderer.chunkBytes })
     }
 }
