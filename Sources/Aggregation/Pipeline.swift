@@ -23,12 +23,15 @@ public final class Pipeline: Sendable {
     }
 
     /// The values of every shard; see ``SnapshotBuilder/snapshot(registry:shards:now:includeCreated:includeExemplars:includeNative:)``.
+    /// - Parameter families: the names of the configured families to include; nil for all. The
+    ///   self metrics are always there.
     public func snapshot(
-        now: Double? = nil, includeCreated: Bool = false, includeExemplars: Bool = false, includeNative: Bool = true
+        now: Double? = nil, includeCreated: Bool = false, includeExemplars: Bool = false, includeNative: Bool = true,
+        families: Set<String>? = nil
     ) -> MetricSnapshot {
         SnapshotBuilder.snapshot(
             registry: registry, shards: shards, now: now, includeCreated: includeCreated,
-            includeExemplars: includeExemplars, includeNative: includeNative)
+            includeExemplars: includeExemplars, includeNative: includeNative, families: families)
     }
 
     @discardableResult

@@ -17,11 +17,14 @@ public enum SnapshotBuilder {
     ///   carry them (OpenMetrics and protobuf); the text format would only drop them.
     /// - Parameter includeNative: attach native histograms, which only protobuf carries; merging
     ///   and encoding them is most of a text scrape's cost otherwise.
+    /// - Parameter families: the names of the configured families to include (nil: all); a
+    ///   reader of a few families (the status page's route table) copies no others' values.
     public static func snapshot(
         registry: Registry, shards: [Shard], now: Double? = nil, includeCreated: Bool = false,
-        includeExemplars: Bool = false, includeNative: Bool = true
+        includeExemplars: Bool = false, includeNative: Bool = true, families included: Set<String>? = nil
     ) -> MetricSnapshot {
         let schema = registry.schema
+        let wanted = schema.families.map { included?.contains($0.name) ?? true }
         struct FamilyMeta {
             var labels: InternedLabels
             var created: [Double]
@@ -53,14 +56,16 @@ public enum SnapshotBuilder {
         var sums: [[Int64]] = []
         for (family, definition) in schema.families.enumerated() {
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
-            counts.append(Array(repeating: 0, count: metas[family].labels.count * width))
-            sums.append(definition.type == .histogram ? Array(repeating: 0, count: metas[family].labels.count) : [])
+            let series = wanted[family] ? metas[family].labels.count : 0
+            counts.append(Array(repeating: 0, count: series * width))
+            sums.append(definition.type == .histogram ? Array(repeating: 0, count: series) : [])
         }
         var natives: [[NativeHistogram?]] = schema.families.enumerated().map { family, definition in
-            definition.native == nil || !includeNative ? [] : Array(repeating: nil, count: metas[family].labels.count)
+            definition.native == nil || !includeNative || !wanted[family]
+                ? [] : Array(repeating: nil, count: metas[family].labels.count)
         }
         var exemplars: [ExemplarGathering?] = schema.families.enumerated().map { family, definition in
-            guard includeExemplars, definition.exemplars else { return nil }
+            guard includeExemplars, definition.exemplars, wanted[family] else { return nil }
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
             return ExemplarGathering(
                 slotCount: metas[family].labels.count * width, perUnit: Double(definition.observationsPerUnit))
@@ -70,7 +75,7 @@ public enum SnapshotBuilder {
         var invalidNumbers: UInt64 = 0
         for shard in shards {
             shard.withRecorder { state in
-                for family in schema.families.indices {
+                for family in schema.families.indices where wanted[family] {
                     let store = state.stores[family]
                     let seriesCount = min(store.capacity, metas[family].labels.count)
                     counts[family].withUnsafeMutableBufferPointer { target in
@@ -104,7 +109,7 @@ public enum SnapshotBuilder {
             }
         }
         var families: [MetricFamilySnapshot] = []
-        for (family, definition) in schema.families.enumerated() {
+        for (family, definition) in schema.families.enumerated() where wanted[family] {
             let meta = metas[family]
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
             var labels = SeriesLabels(meta.labels)

@@ -39,8 +39,11 @@ final class StatusPage: Sendable {
     /// (never from a request, so that requests cannot grow what is kept).
     func sample() {
         let now = current.get
+        // Only what a reading keeps: the route table's families, the busiest rows' detail.
+        let schema = now.compiled.schema
+        let snapshot = now.pipeline.snapshot(includeNative: false, families: RouteTable.familiesRead(from: schema))
         let table = RouteTable.table(
-            fromMetrics: now.pipeline.snapshot(includeNative: false), schema: now.compiled.schema)
+            fromMetrics: snapshot, schema: schema, rowsWithDetail: SlidingTable.rowsWithDetail)
         let time = monotonicSeconds()
         readings.withLock { $0.add(table, at: time) }
         lm_allocator_release_free_memory()

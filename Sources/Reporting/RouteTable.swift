@@ -159,7 +159,22 @@ extension RouteTable {
     /// request counter, the duration histogram and the per-flag counter are found by what they
     /// observe and their labels by where their values come from. Quantiles are estimated from
     /// the histogram's buckets as `histogram_quantile` does. Empty when no family carries routes.
-    public static func table(fromMetrics snapshot: MetricSnapshot, schema: MetricsSchema) -> Table {
+    /// The families ``table(fromMetrics:schema:rowsWithDetail:)`` reads: a snapshot of these alone
+    /// is enough for it.
+    public static func familiesRead(from schema: MetricsSchema) -> Set<String> {
+        Set(
+            schema.families.filter { definition in
+                [.requests, .responseFlags, .duration].contains(definition.observation)
+                    && definition.labels.contains(where: { $0.source == .route })
+            }.map(\.name))
+    }
+
+    /// - Parameter rowsWithDetail: when given, only that many of the busiest rows get their
+    ///   flags and durations, and the others are rows of counts (``Row/withoutDetail()``): what a
+    ///   window keeps of a reading, made without the rest.
+    public static func table(
+        fromMetrics snapshot: MetricSnapshot, schema: MetricsSchema, rowsWithDetail: Int? = nil
+    ) -> Table {
         var table = Table(grouping: .route)
         func family(_ observation: Observation) -> (FamilyDefinition, MetricFamilySnapshot)? {
             for definition in schema.families
@@ -202,12 +217,21 @@ extension RouteTable {
             }
             rows[key] = row
         }
+        // The rows that get their detail, when not all do: the busiest, as the table orders them.
+        var detailed: Set<String>?
+        if let rowsWithDetail, rows.count > rowsWithDetail {
+            let busiest = rows.values.sorted {
+                $0.requests != $1.requests ? $0.requests > $1.requests : $0.key < $1.key
+            }.prefix(rowsWithDetail)
+            detailed = Set(busiest.map(\.key))
+        }
         if let (definition, values) = perFlag, let flagName = name(definition, .flag),
             let keyName = name(definition, .route), case .integers(let counts) = values.values
         {
             let labels = values.labels
             for (k, value) in zip(labels.indices, counts) where value > 0 {
                 let key = labels.value(named: keyName, k) ?? ""
+                if let detailed, !detailed.contains(key) { continue }
                 rows[key, default: Row(key: key)].flags[labels.value(named: flagName, k) ?? "", default: 0] += value
             }
         }
@@ -219,6 +243,7 @@ extension RouteTable {
             let width = columns.bucketsPerSeries
             for index in values.labels.indices {
                 let key = values.labels.value(named: keyName, index) ?? ""
+                if let detailed, !detailed.contains(key) { continue }
                 var row = rows[key] ?? Row(key: key)
                 row.bounds = bounds
                 row.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
@@ -226,7 +251,9 @@ extension RouteTable {
                 rows[key] = row
             }
         }
-        table.rows = rows.values.filter { $0.requests > 0 }.sorted {
+        table.rows = rows.values.filter { $0.requests > 0 }.map { row in
+            detailed.map { $0.contains(row.key) ? row : row.withoutDetail() } ?? row
+        }.sorted {
             $0.requests != $1.requests ? $0.requests > $1.requests : $0.key < $1.key
         }
         return table

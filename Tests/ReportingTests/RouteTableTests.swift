@@ -202,4 +202,45 @@ func line(
         #expect(t.rows.first?.requests == 2)
         #expect(t.rows.first?.serverErrors == 1)
     }
+
+    /// A pipeline with the default metrics, fed `text`.
+    private func metricsPipeline(_ text: String) throws -> (Pipeline, MetricsSchema) {
+        let compiled = try ConfigurationCompiler.compile(LogMetricsConfiguration())
+        let pipeline = Pipeline(schema: compiled.schema, shards: 1)
+        let decoder = AccessLogDecoder(configuration: compiled.parser)
+        let bytes = Array(text.utf8)
+        pipeline.shards[0].withRecorder { state in
+            state.currentInput = state.addInput(labels: [:])
+            state.updateClock()
+            bytes.withUnsafeBufferPointer { decoder.feed($0, into: &state) }
+            decoder.finish(into: &state)
+        }
+        return (pipeline, compiled.schema)
+    }
+
+    @Test func aTableFromTheMetricsCanKeepTheDetailOfItsBusiestRowsOnly() throws {
+        var lines: [String] = []
+        for route in 0..<6 {
+            for k in 0...(route * 3) {
+                lines.append(
+                    line(
+                        route: "r\(route)", code: k % 4 == 0 ? 503 : 200, flags: k % 4 == 0 ? "UF" : "-",
+                        duration: 5 + k))
+            }
+        }
+        let (pipeline, schema) = try metricsPipeline(lines.joined(separator: "\n") + "\n")
+        let full = RouteTable.table(fromMetrics: pipeline.snapshot(includeNative: false), schema: schema)
+        // The families the table reads are enough for it.
+        let read = RouteTable.familiesRead(from: schema)
+        #expect(read.contains("logmetrics_http_requests") && !read.contains("logmetrics_http_request_size_bytes"))
+        let narrow = pipeline.snapshot(includeNative: false, families: read)
+        #expect(narrow.families.contains { $0.name == "logmetrics_http_requests" })
+        #expect(!narrow.families.contains { $0.name == "logmetrics_http_request_size_bytes" })
+        #expect(RouteTable.table(fromMetrics: narrow, schema: schema) == full)
+        let limited = RouteTable.table(fromMetrics: narrow, schema: schema, rowsWithDetail: 2)
+        #expect(limited.rows.map(\.key) == full.rows.map(\.key))
+        #expect(Array(limited.rows.prefix(2)) == Array(full.rows.prefix(2)))
+        #expect(limited.rows.dropFirst(2).elementsEqual(full.rows.dropFirst(2).map { $0.withoutDetail() }))
+        #expect(full.rows[0].durationQuantile(0.5) != nil && full.rows[0].flags["UF"] == 4)
+    }
 }
