@@ -442,11 +442,22 @@ public struct ShardState: AccessRecordSink, Sendable {
         store.exemplars.record(slot, kind: kind, id: id, value: value, second: second, timestamp: timestamp)
     }
 
+    /// Room for series `id`, a quarter more at a time: an array that doubles keeps up to half its
+    /// room empty, and a native histogram takes 120 bytes (1.9 MB of room for 9 538 routes' 1.1).
+    @inline(never)
+    private static func growNatives(_ store: FamilyStore, to id: Int) {
+        let needed = id + 16
+        if needed > store.natives.capacity {
+            store.natives.reserveCapacity(max(needed, store.natives.count + store.natives.count / 4))
+        }
+        store.natives += repeatElement(nil, count: needed - store.natives.count)
+    }
+
     @inline(__always)
     private static func observeNative(
         _ plan: UnsafeMutablePointer<SchemaPlan.Family>, _ store: FamilyStore, _ id: Int, _ value: Int64
     ) {
-        if id >= store.natives.count { store.natives += Array(repeating: nil, count: id + 16 - store.natives.count) }
+        if id >= store.natives.count { growNatives(store, to: id) }
         let observation = Double(value) * plan.pointee.nativeScale
         // In place: copying the optional out to test it retains the histogram's buckets.
         store.natives.withUnsafeMutableBufferPointer { natives in

@@ -90,6 +90,7 @@ public enum SnapshotBuilder {
                         }
                     }
                     if exemplars[family] != nil {
+                        exemplars[family]!.reserve(store.exemplars.cellCount)
                         store.exemplars.forEachExemplar { index, slot, id in
                             exemplars[family]!.add(slot: index, slot, id: id)
                         }
@@ -246,6 +247,14 @@ struct ExemplarGathering {
         self.perUnit = perUnit
     }
 
+    /// Makes room for `count` more exemplars (identifiers of a trace id's length).
+    mutating func reserve(_ count: Int) {
+        slots.reserveCapacity(slots.count + count)
+        slotStates.reserveCapacity(slotStates.count + count)
+        idEnds.reserveCapacity(idEnds.count + count)
+        ids.reserveCapacity(ids.count + count * 36)
+    }
+
     mutating func add(slot index: Int, _ slot: ExemplarSlots.Slot, id: UnsafeBufferPointer<UInt8>) {
         guard index < slotCount else { return }
         slots.append(UInt32(index))
@@ -270,6 +279,7 @@ struct ExemplarGathering {
         // Stable: among entries of one slot, the first shard's comes first.
         let order = slots.indices.sorted { slots[$0] != slots[$1] ? slots[$0] < slots[$1] : $0 < $1 }
         var builder = ExemplarColumn.Builder(slotCount: slotCount)
+        builder.reserve(entries: order.count, idBytes: ids.count)
         ids.withUnsafeBufferPointer { ids in
             var k = 0
             while k < order.count, slots[order[k]] != .max {

@@ -146,6 +146,17 @@ extension ExemplarColumn {
             self.slotCount = slotCount
         }
 
+        /// Makes room for `entries` more exemplars with `idBytes` more bytes of label values, so
+        /// that a column built to a known size is not doubled past it.
+        public mutating func reserve(entries: Int, idBytes: Int) {
+            slots.reserveCapacity(slots.count + entries)
+            values.reserveCapacity(values.count + entries)
+            timestamps.reserveCapacity(timestamps.count + entries)
+            nameIndices.reserveCapacity(nameIndices.count + entries)
+            idEnds.reserveCapacity(idEnds.count + entries)
+            ids.reserveCapacity(ids.count + idBytes)
+        }
+
         /// Adds an exemplar with the one label `name` set to `id` (UTF-8, escaped on writing),
         /// in slot `slot`, which must be above every slot added before.
         public mutating func append(
