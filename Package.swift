@@ -61,6 +61,7 @@ let package = Package(
         .target(name: "CMappedFile"),
         .target(name: "CSignalRelay"),
         .target(name: "CAllocator"),
+        .target(name: "CCodePages"),
         .target(
             name: "Tailer", dependencies: ["AccessLogParser", "CByteScan", "CZlib", "CFileBirth", "CMappedFile"],
             swiftSettings: hotPathSettings),
@@ -92,6 +93,7 @@ let package = Package(
             dependencies: [
                 "AccessLogParser", "Aggregation", "Checkpoint", "Configuration", "Exposition", "Histograms",
                 "HTTPClient", "Kubernetes", "Reporting", "ScrapeServer", "Tailer", "CSignalRelay", "CAllocator",
+                "CCodePages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -121,7 +123,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LogMetricsTests",
-            dependencies: ["LogMetrics", "KubernetesTestSupport", "CAllocator", "Configuration"]),
+            dependencies: ["LogMetrics", "KubernetesTestSupport", "CCodePages", "Configuration"]),
         .testTarget(
             name: "CheckpointTests",
             dependencies: ["Checkpoint", "Aggregation", "AccessLogParser", "Exposition", "Tailer"]),

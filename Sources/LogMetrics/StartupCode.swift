@@ -1,4 +1,4 @@
-import CAllocator
+import CCodePages
 import Synchronization
 
 /// Lets go of the code pages that only starting (or reloading) ran.
@@ -6,7 +6,7 @@ import Synchronization
 /// Parsing the command line and the YAML configuration, compiling rules, setting up TLS and
 /// the first Kubernetes list run once, and the kernel keeps the pages they touched, and large
 /// runs around them, mapped: with the statically linked binary that was about 16 MiB of a
-/// serving process's resident memory whose steady state maps about 7. See `CodePages.h` for
+/// serving process's resident memory whose steady state maps about 7. See `CCodePages.h` for
 /// what is dropped and why nothing else changes.
 final class StartupCode: Sendable {
     /// When the server is ready, and again this much later: by then the first reads and scrapes

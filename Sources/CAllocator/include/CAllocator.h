@@ -3,7 +3,6 @@
 
 #include <stddef.h>
 
-#include "CodePages.h"
 #include "ZeroedMemory.h"
 
 // glibc serves a request above its mmap threshold with a mapping of its own, given back whole
