@@ -39,8 +39,8 @@ public final class AccessRecord {
     public init() {
         slots = .allocate(capacity: AccessLogField.capacity)
         slots.initialize(repeating: Slot(), count: AccessLogField.capacity)
-        predictions = .allocate(capacity: JSONRecordScanner.predictedMembers)
-        predictions.initialize(repeating: .init(), count: JSONRecordScanner.predictedMembers)
+        predictions = .allocate(capacity: JSONRecordScanner.predictedMembers + 1)
+        predictions.initialize(repeating: .init(), count: JSONRecordScanner.predictedMembers + 1)
     }
 
     deinit {

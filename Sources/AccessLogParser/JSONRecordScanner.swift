@@ -113,8 +113,8 @@ public struct JSONRecordScanner: Sendable {
         }
     }
 
-    /// How many members per line the key predictions cover; a power of two, as member positions
-    /// wrap around it.
+    /// How many members per line the key predictions cover; past them a line's keys are found
+    /// in the table (sharing predictions would make both members miss on every line).
     static let predictedMembers = 64
 
     /// The key a line had at one member position, as the next line is expected to have it too.
@@ -204,9 +204,9 @@ public struct JSONRecordScanner: Sendable {
             // Keys come in the same order line after line: first check whether the key the
             // previous line had at this position is here, byte for byte, with its closing quote
             // and the colon right after it, as compact JSON has them. That needs neither the
-            // quote map nor the table. Lines of more members than predicted wrap around: a
-            // prediction that does not hold costs a miss, never a wrong field.
-            let prediction = predictions + (member & (Self.predictedMembers &- 1))
+            // quote map nor the table. Members past the predicted ones meet the spare entry at
+            // the end, which never matches and is never written.
+            let prediction = predictions + min(member, Self.predictedMembers)
             if keyStart &+ prediction.pointee.reach <= n && prediction.pointee.matches(key) {
                 keyEnd = keyStart &+ prediction.pointee.length
                 field = Int(prediction.pointee.field)
@@ -235,13 +235,16 @@ public struct JSONRecordScanner: Sendable {
                 }
                 // Only keys of the table written without escapes are predicted: their bytes hold
                 // no quote or backslash, so a byte-for-byte match is a match of the key.
-                if entry >= 0 && !escapedKey {
-                    let e = keys.entries + entry
-                    prediction.pointee = KeyPrediction(
-                        key: UnsafePointer(keys.keyBytes + Int(e.pointee.keyOffset)), length: keyLength, bit: bit,
-                        field: UInt8(truncatingIfNeeded: field), hint: e.pointee.hint)
-                } else {
-                    prediction.pointee = KeyPrediction()
+                // The spare entry past the predicted members stays as it is.
+                if member < Self.predictedMembers {
+                    if entry >= 0 && !escapedKey {
+                        let e = keys.entries + entry
+                        prediction.pointee = KeyPrediction(
+                            key: UnsafePointer(keys.keyBytes + Int(e.pointee.keyOffset)), length: keyLength, bit: bit,
+                            field: UInt8(truncatingIfNeeded: field), hint: e.pointee.hint)
+                    } else {
+                        prediction.pointee = KeyPrediction()
+                    }
                 }
                 i = keyEnd &+ 1
                 if i < n && p[i] == UInt8(ascii: ":") {
