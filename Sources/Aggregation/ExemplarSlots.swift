@@ -130,21 +130,8 @@ struct ExemplarSlots {
         return slot.kind == .none ? nil : slot
     }
 
-    private func identifier(ofCell cell: Int) -> String {
-        String(
-            decoding: UnsafeBufferPointer(start: bytes + cell * Self.maximumIDBytes, count: Int(cells[cell].length)),
-            as: UTF8.self)
-    }
-
     /// Calls `body` with each slot that holds an exemplar, in no particular order: its index,
-    /// what it holds, and a way to its identifier (made only when asked for).
-    func forEachExemplar(_ body: (_ index: Int, _ slot: Slot, _ id: () -> String) -> Void) {
-        for cell in 0..<cellCount where cells[cell].kind != .none {
-            body(Int(owners[cell]), cells[cell], { identifier(ofCell: cell) })
-        }
-    }
-
-    /// The same, with the identifier's bytes, valid during the call.
+    /// what it holds, and its identifier's bytes (valid during the call).
     func forEachExemplar(_ body: (_ index: Int, _ slot: Slot, _ id: UnsafeBufferPointer<UInt8>) -> Void) {
         for cell in 0..<cellCount where cells[cell].kind != .none {
             body(

@@ -113,18 +113,6 @@ public struct ExemplarColumn: Sendable {
 
     /// A view of entry `entry`.
     func exemplar(entry: Int) -> Exemplar { Exemplar(storage, entry: entry) }
-
-    /// The slots that belong to `series` (in that order), `width` slots each: the column of a
-    /// family left with only those series.
-    public func selecting(series: [Int], width: Int) -> ExemplarColumn {
-        var builder = Builder(slotCount: series.count * width)
-        for (position, index) in series.enumerated() {
-            for entry in entries(inSlots: (index * width)..<((index + 1) * width)) {
-                builder.append(slot: position * width + slot(ofEntry: entry) - index * width, copying: entry, of: self)
-            }
-        }
-        return builder.build()
-    }
 }
 
 // MARK: - Building
@@ -170,11 +158,9 @@ extension ExemplarColumn {
             }
             guard let index else {
                 // More distinct names than a column keeps in its table: a label set of its own.
-                return append(
-                    slot: slot,
-                    Exemplar(
-                        labels: LabelSet(names: [name], values: [String(decoding: id, as: UTF8.self)]), value: value,
-                        timestamp: timestamp))
+                return appendGeneral(
+                    slot: slot, LabelSet(names: [name], values: [String(decoding: id, as: UTF8.self)]), value: value,
+                    timestamp: timestamp)
             }
             slots.append(UInt32(slot))
             values.append(value)
@@ -193,27 +179,18 @@ extension ExemplarColumn {
                     append(slot: slot, name: name, id: $0, value: exemplar.value, timestamp: exemplar.timestamp)
                 }
             }
-            precondition(slot < slotCount && (slots.last.map { Int($0) < slot } ?? true), "slots out of order")
-            general[slots.count] = exemplar.labels
-            slots.append(UInt32(slot))
-            values.append(exemplar.value)
-            timestamps.append(exemplar.timestamp ?? .nan)
-            nameIndices.append(Storage.generalName)
-            idEnds.append(UInt32(ids.count))
+            appendGeneral(slot: slot, exemplar.labels, value: exemplar.value, timestamp: exemplar.timestamp)
         }
 
-        mutating func append(slot: Int, copying entry: Int, of column: ExemplarColumn) {
-            let storage = column.storage
-            if storage.nameIndices[entry] == Storage.generalName {
-                append(slot: slot, column.exemplar(entry: entry))
-                return
-            }
-            storage.ids.withUnsafeBufferPointer { ids in
-                append(
-                    slot: slot, name: storage.names[Int(storage.nameIndices[entry])],
-                    id: UnsafeBufferPointer(rebasing: ids[storage.idRange(entry)]), value: storage.values[entry],
-                    timestamp: storage.timestamp(entry))
-            }
+        /// An entry with a label set of its own, not one name from the table and an identifier.
+        private mutating func appendGeneral(slot: Int, _ labels: LabelSet, value: Double, timestamp: Double?) {
+            precondition(slot < slotCount && (slots.last.map { Int($0) < slot } ?? true), "slots out of order")
+            general[slots.count] = labels
+            slots.append(UInt32(slot))
+            values.append(value)
+            timestamps.append(timestamp ?? .nan)
+            nameIndices.append(Storage.generalName)
+            idEnds.append(UInt32(ids.count))
         }
 
         public func build() -> ExemplarColumn {

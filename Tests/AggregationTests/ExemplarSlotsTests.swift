@@ -5,7 +5,7 @@ import Testing
 @Suite struct ExemplarSlotsTests {
     static func held(_ slots: ExemplarSlots) -> [Int: String] {
         var held: [Int: String] = [:]
-        slots.forEachExemplar { index, _, id in held[index] = id() }
+        slots.forEachExemplar { index, _, id in held[index] = String(decoding: id, as: UTF8.self) }
         return held
     }
 
