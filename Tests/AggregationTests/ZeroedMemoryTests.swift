@@ -32,4 +32,21 @@ import Testing
         #expect(buffer.count == values.count)
         #expect(UnsafeBufferPointer(start: buffer.base, count: buffer.count).elementsEqual(values))
     }
+
+    /// Within one page, and shrinking then growing again: what the shrink cut off reads zero when
+    /// it comes back, though the page kept it.
+    @Test func resizingWithinAPageAndShrinkingThenGrowingReadsZeroPastWhatIsKept() {
+        let elements = 70_000
+        var buffer = ZeroedMemory.allocate(UInt8.self, capacity: elements)
+        for k in 0..<elements { buffer[k] = 0xAB }
+        buffer = ZeroedMemory.resize(buffer, from: elements, to: elements + 100)
+        #expect((0..<elements).allSatisfy { buffer[$0] == 0xAB })
+        #expect((elements..<(elements + 100)).allSatisfy { buffer[$0] == 0 })
+        buffer = ZeroedMemory.resize(buffer, from: elements + 100, to: elements - 5_000)
+        #expect((0..<(elements - 5_000)).allSatisfy { buffer[$0] == 0xAB })
+        buffer = ZeroedMemory.resize(buffer, from: elements - 5_000, to: elements + 9_000)
+        #expect((0..<(elements - 5_000)).allSatisfy { buffer[$0] == 0xAB })
+        #expect(((elements - 5_000)..<(elements + 9_000)).allSatisfy { buffer[$0] == 0 })
+        ZeroedMemory.free(buffer, capacity: elements + 9_000)
+    }
 }
