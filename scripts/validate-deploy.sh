@@ -348,20 +348,25 @@ check_libraries() {
         fi
     fi
     # Sonames the binary needs, without the vDSO and the dynamic loader (libc6's).
+    # The loaded libraries as this machine has them, of the binary's architecture (the directory
+    # its libc comes from).
+    local libdir paths=()
+    libdir=$(ldd "$binary" | awk '$1 ~ /^libc\.so/ { sub(/\/[^\/]*$/, "", $3); print $3; exit }')
+    if [[ $mode == exact ]]; then
+        for lib in $loaded; do
+            if [[ -e $libdir/$lib ]]; then
+                paths+=("$libdir/$lib")
+            else
+                fail "$lib (which $binary loads when it needs it) is not installed in $libdir here"
+            fi
+        done
+    fi
     needed=$( {
         ldd "$binary"
-        if [[ $mode == exact ]]; then
-            for lib in $loaded; do
-                local path
-                path=$(/sbin/ldconfig -p | awk -v soname="$lib" '$1 == soname { print $NF; exit }')
-                if [[ -z $path ]]; then
-                    fail "$lib (loaded by $binary when needed) is not installed here"
-                    continue
-                fi
-                echo "$lib"
-                ldd "$path"
-            done
-        fi
+        for path in "${paths[@]}"; do
+            basename "$path"
+            ldd "$path"
+        done
     } | awk '{print $1}' | grep -vE '^(linux-vdso|linux-gate)\.so|ld-linux' | sort -u)
     for lib in $needed; do
         case $lib in

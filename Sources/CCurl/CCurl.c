@@ -31,18 +31,21 @@ static const char *outcome = "libcurl was not loaded";
 
 static void load(void) {
 #if defined(__APPLE__)
-    static const char *const names[] = {"libcurl.4.dylib", "libcurl.dylib", NULL};
+    static const char *const names[] = {"libcurl.4.dylib", "libcurl.dylib"};
 #else
-    static const char *const names[] = {"libcurl.so.4", "libcurl.so", NULL};
+    static const char *const names[] = {"libcurl.so.4", "libcurl.so"};
 #endif
-    void *library = NULL;
-    for (int k = 0; names[k] != NULL && library == NULL; k++) {
-        library = dlopen(names[k], RTLD_NOW | RTLD_LOCAL);
-    }
+    // The first name is the library's, as installed; the second only the development link. The
+    // first's failure is the one worth telling (a dependency of libcurl missing, say), unless
+    // the second loads.
+    void *library = dlopen(names[0], RTLD_NOW | RTLD_LOCAL);
     if (library == NULL) {
         const char *reason = dlerror();
         snprintf(problem, sizeof problem, "libcurl could not be loaded (%s): %s", names[0],
                  reason != NULL ? reason : "not found");
+        library = dlopen(names[1], RTLD_NOW | RTLD_LOCAL);
+    }
+    if (library == NULL) {
         outcome = problem;
         return;
     }
