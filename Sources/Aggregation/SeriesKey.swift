@@ -45,7 +45,8 @@ struct SeriesKey: Hashable {
 /// inserted. A lookup reads one slot and, when the tag matches, one entry. Keeping keys, values
 /// and 64-bit hashes in every slot of a half-empty table cost 40 bytes a slot for a 7-label
 /// family (32 768 slots for 9 538 series: 1.3 MB, in the registry and again in each shard); this
-/// costs at most 11 bytes of slots an entry (three quarters full at most) and 36 for the entry.
+/// costs 11 to 21 bytes of slots an entry (three quarters full at most, three eighths after a
+/// doubling) and 36 for the entry.
 /// Both buffers are ``ZeroedMemory``: entries not yet written take no memory.
 final class SeriesKeyTable: @unchecked Sendable {
     // @unchecked Sendable: a table lives inside a `Mutex`-protected state (a shard's or the
@@ -86,7 +87,7 @@ final class SeriesKeyTable: @unchecked Sendable {
         while true {
             let slot = slots[index]
             if slot == 0 { return nil }
-            if slot & 0xFFFF_FFFF_0000_0000 == tag {
+            if Self.tag(slot) == tag {
                 // Cannot underflow: an occupied slot holds entry + 1.
                 let entry = entries + (Int(truncatingIfNeeded: slot & 0xFFFF_FFFF) &- 1) &* stride
                 if matches(entry + 2, key) { return entry[0] }

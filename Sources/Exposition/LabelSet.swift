@@ -53,14 +53,8 @@ public struct LabelSet: Sendable, Hashable {
 public enum Escaping {
     /// Appends a label value escaped for the text formats: `\` -> `\\`, `"` -> `\"`, newline -> `\n`.
     public static func appendLabelValue(_ value: String, to out: inout [UInt8]) {
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
-            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
-            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            default: out.append(byte)
-            }
-        }
+        var value = value
+        value.withUTF8 { appendLabelValue($0, to: &out) }
     }
 
     /// ``appendLabelValue(_:to:)`` of UTF-8 bytes.

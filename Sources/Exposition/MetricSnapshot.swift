@@ -223,7 +223,7 @@ public struct NativeHistogramSnapshot: Sendable, Hashable {
 ///
 /// Either a value of its own, or a view of one entry of an ``ExemplarColumn``, which is how a
 /// snapshot's exemplars come: a scrape of 10 000 routes has some 20 000 of them, and an object
-/// (and a `String`) for each was 3 MB of its memory. Either way it is one reference wide.
+/// (and a `String`) for each was 3 MB of its memory. Either way it is two words wide.
 public struct Exemplar: Sendable, Equatable {
     private final class Owned: Sendable {
         /// One label's name and value, when ``labels`` is nil: the usual exemplar, a trace id.

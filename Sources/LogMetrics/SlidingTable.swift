@@ -15,7 +15,7 @@ struct SlidingTable: Sendable {
     /// Past this many readings every other one is dropped, so that a long window at a short
     /// refresh costs a bounded amount of memory.
     static let maximumReadings = 128
-    /// The default cap on routes.
+    /// How many of the busiest rows a reading keeps whole (flags and durations too).
     static let rowsWithDetail = 500
     let window: Double
     let spacing: Double
