@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "ScrapeServerTests",
             dependencies: [
-                "ScrapeServer", "Exposition",
+                "ScrapeServer", "Exposition", "Aggregation", "AccessLogParser",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -25,13 +25,15 @@ public final class Pipeline: Sendable {
     /// The values of every shard; see ``SnapshotBuilder/snapshot(registry:shards:now:includeCreated:includeExemplars:includeNative:)``.
     /// - Parameter families: the names of the configured families to include; nil for all. The
     ///   self metrics are always there.
+    /// - Parameter deferring: values read piece by piece as they are written (see
+    ///   ``SnapshotBuilder``), for a scrape in the text formats.
     public func snapshot(
         now: Double? = nil, includeCreated: Bool = false, includeExemplars: Bool = false, includeNative: Bool = true,
-        families: Set<String>? = nil
+        families: Set<String>? = nil, deferring: Bool = false
     ) -> MetricSnapshot {
         SnapshotBuilder.snapshot(
             registry: registry, shards: shards, now: now, includeCreated: includeCreated,
-            includeExemplars: includeExemplars, includeNative: includeNative, families: families)
+            includeExemplars: includeExemplars, includeNative: includeNative, families: families, deferring: deferring)
     }
 
     @discardableResult

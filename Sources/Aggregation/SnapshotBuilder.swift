@@ -19,12 +19,19 @@ public enum SnapshotBuilder {
     ///   and encoding them is most of a text scrape's cost otherwise.
     /// - Parameter families: the names of the configured families to include (nil: all); a
     ///   reader of a few families (the status page's route table) copies no others' values.
+    /// - Parameter deferring: give the configured families ``DeferredValues`` rather than values,
+    ///   for a writer that renders them piece by piece (a scrape in the text formats); no
+    ///   native histograms then.
     public static func snapshot(
         registry: Registry, shards: [Shard], now: Double? = nil, includeCreated: Bool = false,
-        includeExemplars: Bool = false, includeNative: Bool = true, families included: Set<String>? = nil
+        includeExemplars: Bool = false, includeNative: Bool = true, families included: Set<String>? = nil,
+        deferring: Bool = false
     ) -> MetricSnapshot {
         let schema = registry.schema
         let wanted = schema.families.map { included?.contains($0.name) ?? true }
+        // Families whose values are copied here, rather than by their pieces.
+        let gathered = wanted.map { $0 && !deferring }
+        let includeNative = includeNative && !deferring
         struct FamilyMeta {
             var labels: InternedLabels
             var created: [Double]
@@ -56,16 +63,16 @@ public enum SnapshotBuilder {
         var sums: [[Int64]] = []
         for (family, definition) in schema.families.enumerated() {
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
-            let series = wanted[family] ? metas[family].labels.count : 0
+            let series = gathered[family] ? metas[family].labels.count : 0
             counts.append(Array(repeating: 0, count: series * width))
             sums.append(definition.type == .histogram ? Array(repeating: 0, count: series) : [])
         }
         var natives: [[NativeHistogram?]] = schema.families.enumerated().map { family, definition in
-            definition.native == nil || !includeNative || !wanted[family]
+            definition.native == nil || !includeNative || !gathered[family]
                 ? [] : Array(repeating: nil, count: metas[family].labels.count)
         }
         var exemplars: [ExemplarGathering?] = schema.families.enumerated().map { family, definition in
-            guard includeExemplars, definition.exemplars, wanted[family] else { return nil }
+            guard includeExemplars, definition.exemplars, gathered[family] else { return nil }
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
             return ExemplarGathering(
                 slotCount: metas[family].labels.count * width, perUnit: Double(definition.observationsPerUnit))
@@ -75,7 +82,7 @@ public enum SnapshotBuilder {
         var invalidNumbers: UInt64 = 0
         for shard in shards {
             shard.withRecorder { state in
-                for family in schema.families.indices where wanted[family] {
+                for family in schema.families.indices where gathered[family] {
                     let store = state.stores[family]
                     let seriesCount = min(store.capacity, metas[family].labels.count)
                     counts[family].withUnsafeMutableBufferPointer { target in
@@ -118,6 +125,29 @@ public enum SnapshotBuilder {
             let width = schema.observationBuckets[family].map { $0.count + 1 } ?? 1
             var labels = SeriesLabels(meta.labels)
             var created = meta.created
+            if deferring {
+                let kept = meta.live.map { live in live.indices.filter { live[$0] } }
+                if let kept { labels = labels.selecting(kept) }
+                let bucketBounds = definition.buckets.map { Self.bounds(for: $0.upperBounds) }
+                let pieces = SnapshotPieces(
+                    registry: registry, shards: shards, family: family, width: width, bounds: bucketBounds,
+                    labels: labels, identifiers: kept, created: meta.created, includeCreated: includeCreated,
+                    includeExemplars: includeExemplars)
+                // Empty values of the pieces' kind, for the writers' type.
+                var none = FamilyValues.integers([])
+                if let bucketBounds {
+                    none = .histograms(
+                        HistogramColumns(
+                            bounds: bucketBounds, bucketCounts: [], scaledSums: [], sumExponent: definition.sumExponent)
+                    )
+                }
+                var outline = MetricFamilySnapshot(
+                    name: definition.name, help: definition.help, type: definition.type, unit: definition.unit,
+                    labels: labels, values: none)
+                outline.deferred = DeferredValues(seriesCount: labels.count, pieces: pieces)
+                families.append(outline)
+                continue
+            }
             if let live = meta.live {
                 // Leave out the identifiers of expired series.
                 let kept = live.indices.filter { live[$0] }

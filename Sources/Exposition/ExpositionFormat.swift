@@ -60,10 +60,30 @@ extension ExpositionFormat {
         }
     }
 
-    /// Consecutive series ranges that together cover `family`, each of about `lines` sample
-    /// lines (one range for protobuf), so a large family can be rendered in bounded pieces.
+    /// Appends a family's metadata alone (nothing for protobuf, whose families are written whole).
+    public func writeHeader(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
+        switch self {
+        case .text: TextFormatWriter.writeHeader(family, into: &out)
+        case .openMetrics: OpenMetricsFormatWriter.writeHeader(family, into: &out)
+        case .protobuf: break
+        }
+    }
+
+    /// Appends the samples of series `range` of a family without its metadata: a piece of a
+    /// family whose header was written with ``writeHeader(_:into:)``. Not for protobuf.
+    public func writeSamples(_ family: MetricFamilySnapshot, series range: Range<Int>, into out: inout [UInt8]) {
+        switch self {
+        case .text: TextFormatWriter.write(family, series: range, header: false, into: &out)
+        case .openMetrics: OpenMetricsFormatWriter.write(family, series: range, header: false, into: &out)
+        case .protobuf: preconditionFailure("protobuf writes a family whole")
+        }
+    }
+
+    /// Consecutive series ranges that together cover `family` (its ``DeferredValues`` series
+    /// when it has them), each of about `lines` sample lines (one range for protobuf), so a
+    /// large family can be rendered in bounded pieces.
     public func pieces(of family: MetricFamilySnapshot, lines: Int) -> [Range<Int>] {
-        let count = family.writableSeriesCount
+        let count = family.deferred?.seriesCount ?? family.writableSeriesCount
         guard self != .protobuf, count > 0 else { return [0..<count] }
         let linesPerSeries: Int
         switch family.values {

@@ -48,6 +48,9 @@ public struct MetricFamilySnapshot: Sendable {
     ///
     /// An exemplar whose labels exceed ``Exemplar/maximumLabelCodePoints`` is dropped.
     public var exemplars: ExemplarColumn?
+    /// Set for a family whose values are read a piece at a time as it is written (see
+    /// ``DeferredValues``); its own ``values`` then hold no series.
+    public var deferred: DeferredValues?
 
     public init(
         name: String, help: String, type: MetricType, unit: String? = nil, labels: SeriesLabels = [],
@@ -74,6 +77,29 @@ public struct MetricFamilySnapshot: Sendable {
     }
 
     public var seriesCount: Int { labels.count }
+}
+
+/// Values of a family read a piece at a time, each when it is written, so that a scrape holds one
+/// piece's counts rather than the family's: the duration histograms of 10 000 routes are 1.6 MB
+/// of counts, and 6.4 MB with the four histograms by route of the default families. A family
+/// with them keeps its name, metadata, label sets and created times; its ``MetricFamilySnapshot/values``
+/// is empty, of the kind the pieces have.
+public struct DeferredValues: Sendable {
+    public var seriesCount: Int
+    public var pieces: any FamilyPieces
+
+    public init(seriesCount: Int, pieces: any FamilyPieces) {
+        self.seriesCount = seriesCount
+        self.pieces = pieces
+    }
+}
+
+/// Where a family's deferred values come from.
+public protocol FamilyPieces: Sendable {
+    /// Series `range` of the family (positions in its label sets) as a family of their own,
+    /// numbered from 0, with everything a writer needs. A series that went away since the
+    /// snapshot was taken (expired, its identifier given to another) is left out.
+    func piece(_ range: Range<Int>) -> MetricFamilySnapshot
 }
 
 /// The values of a family's series, in the order of its label sets.

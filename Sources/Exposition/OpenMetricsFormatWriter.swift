@@ -32,14 +32,17 @@ public enum OpenMetricsFormatWriter {
         write(family, series: 0..<family.writableSeriesCount, into: &out)
     }
 
-    /// Appends the samples of series `range` of a family, after its metadata when the range
-    /// starts at its first series: consecutive ranges write the whole family in pieces.
-    public static func write(_ family: MetricFamilySnapshot, series range: Range<Int>, into out: inout [UInt8]) {
+    /// Appends the samples of series `range` of a family, after its metadata when `header` says
+    /// so (by default when the range starts at its first series): consecutive ranges write the
+    /// whole family in pieces.
+    public static func write(
+        _ family: MetricFamilySnapshot, series range: Range<Int>, header: Bool? = nil, into out: inout [UInt8]
+    ) {
         let range = range.clamped(to: 0..<family.writableSeriesCount)
         guard !range.isEmpty else { return }
         let type = family.writtenType
         let name = Array(family.name.utf8)
-        if range.lowerBound == 0 { writeHeader(family, name: name, type: type, into: &out) }
+        if header ?? (range.lowerBound == 0) { writeHeader(family, name: name, type: type, into: &out) }
         switch family.values {
         case .integers(let values):
             writeScalars(family, type: type, name: name, series: range, into: &out) { k, out in
@@ -52,6 +55,11 @@ public enum OpenMetricsFormatWriter {
         case .histograms(let columns):
             writeHistograms(family, name: name, columns: columns, series: range, into: &out)
         }
+    }
+
+    /// Appends a family's metadata alone, for one written in pieces that may all be empty.
+    public static func writeHeader(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
+        writeHeader(family, name: Array(family.name.utf8), type: family.writtenType, into: &out)
     }
 
     private static func writeHeader(

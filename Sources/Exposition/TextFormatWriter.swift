@@ -24,15 +24,17 @@ public enum TextFormatWriter {
     }
 
     /// Appends the samples of series `range` of a family, after its `# HELP` and `# TYPE` when
-    /// the range starts at its first series: consecutive ranges write the whole family in pieces.
-    public static func write(_ family: MetricFamilySnapshot, series range: Range<Int>, into out: inout [UInt8]) {
+    /// `header` says so (by default when the range starts at its first series): consecutive
+    /// ranges write the whole family in pieces.
+    public static func write(
+        _ family: MetricFamilySnapshot, series range: Range<Int>, header: Bool? = nil, into out: inout [UInt8]
+    ) {
         let range = range.clamped(to: 0..<family.writableSeriesCount)
         guard !range.isEmpty else { return }
         let count = range.count
         let type = family.writtenType
-        var name = Array(family.name.utf8)
-        if type == .counter { name.append(contentsOf: "_total".utf8) }
-        if range.lowerBound == 0 { writeHeader(family, name: name, type: type, into: &out) }
+        let name = sampleName(family, type)
+        if header ?? (range.lowerBound == 0) { writeHeader(family, name: name, type: type, into: &out) }
         var escaped: [UInt8] = []
         switch family.values {
         case .integers(let values):
@@ -54,6 +56,20 @@ public enum TextFormatWriter {
         case .histograms(let columns):
             writeHistograms(name, family.labels, columns, series: range, into: &out)
         }
+    }
+
+    /// Appends a family's `# HELP` and `# TYPE` alone, for one written in pieces that may all be
+    /// empty.
+    public static func writeHeader(_ family: MetricFamilySnapshot, into out: inout [UInt8]) {
+        let type = family.writtenType
+        writeHeader(family, name: sampleName(family, type), type: type, into: &out)
+    }
+
+    /// The family's name as its samples and metadata carry it: counters with `_total`.
+    private static func sampleName(_ family: MetricFamilySnapshot, _ type: MetricType) -> [UInt8] {
+        var name = Array(family.name.utf8)
+        if type == .counter { name.append(contentsOf: "_total".utf8) }
+        return name
     }
 
     private static func writeHeader(

@@ -206,7 +206,10 @@ struct Serve: AsyncParsableCommand {
         }
         let fileMetrics = FileMetrics(workers: workers)
         let exporterMetrics = ExporterMetrics()
-        let snapshotFor: @Sendable (ExpositionFormat) -> MetricSnapshot = { [checkpointer] format in
+        // Deferring: the configured families read piece by piece as they are written, which the
+        // scrape server does (for the text formats); the textfile and the pushes write whole
+        // snapshots.
+        let snapshotOf: @Sendable (ExpositionFormat, Bool) -> MetricSnapshot = { [checkpointer] format, deferring in
             var snapshot: MetricSnapshot
             if let checkpointer {
                 snapshot = checkpointer.served(format)
@@ -215,13 +218,15 @@ struct Serve: AsyncParsableCommand {
                 let now = current.get
                 snapshot = now.pipeline.snapshot(
                     includeCreated: format != .text && now.compiled.configuration.createdTimestamps,
-                    includeExemplars: format != .text, includeNative: format == .protobuf)
+                    includeExemplars: format != .text, includeNative: format == .protobuf,
+                    deferring: deferring && format != .protobuf)
             }
             snapshot.families += [BuildInfo.family] + reloads.families + fileMetrics.families()
             if let enrichment { snapshot.families += enrichment.families }
             snapshot.families += exporterMetrics.families
             return snapshot
         }
+        let snapshotFor: @Sendable (ExpositionFormat) -> MetricSnapshot = { snapshotOf($0, false) }
         let status = StatusPage(current: current, workers: workers, configPath: input.config, inputs: input.inputs)
         var serverConfiguration = ScrapeServer.Configuration(host: address.host, port: address.port)
         if let webConfigFile {
@@ -235,7 +240,7 @@ struct Serve: AsyncParsableCommand {
         }
         let scheme = serverConfiguration.tls == nil ? "http" : "https"
         let server = ScrapeServer(
-            configuration: serverConfiguration, snapshotFor: snapshotFor,
+            configuration: serverConfiguration, snapshotFor: { snapshotOf($0, true) },
             isReady: { true }, pages: ["/": { status.render() }])
         var exports: [PeriodicExport] = []
         let batchFailed = OnceFlag()

@@ -70,14 +70,34 @@ struct ScrapeRenderer: Sendable {
     ) {
         var chunk: [UInt8] = []
         chunk.reserveCapacity(chunkBytes + chunkBytes / 4)
+        func handOnIfFull() {
+            guard chunk.count >= chunkBytes else { return }
+            handOn(chunk)
+            // A whole protobuf family may have made it large: that memory goes too.
+            chunk.removeAll(keepingCapacity: chunk.capacity <= 4 * chunkBytes)
+        }
         for family in snapshot.families {
+            if let deferred = family.deferred {
+                guard deferred.seriesCount > 0 else { continue }
+                if format == .protobuf {
+                    // A protobuf family is one message, its length first: read whole.
+                    var whole = deferred.pieces.piece(0..<deferred.seriesCount)
+                    whole.deferred = nil
+                    format.write(whole, into: &chunk)
+                    handOnIfFull()
+                    continue
+                }
+                format.writeHeader(family, into: &chunk)
+                for range in format.pieces(of: family, lines: linesPerPiece) {
+                    let piece = deferred.pieces.piece(range)
+                    format.writeSamples(piece, series: 0..<piece.labels.count, into: &chunk)
+                    handOnIfFull()
+                }
+                continue
+            }
             for piece in format.pieces(of: family, lines: linesPerPiece) {
                 format.write(family, series: piece, into: &chunk)
-                if chunk.count >= chunkBytes {
-                    handOn(chunk)
-                    // A whole protobuf family may have made it large: that memory goes too.
-                    chunk.removeAll(keepingCapacity: chunk.capacity <= 4 * chunkBytes)
-                }
+                handOnIfFull()
             }
         }
         format.writeEnd(into: &chunk)
