@@ -94,6 +94,18 @@ public struct DeferredValues: Sendable {
     }
 }
 
+extension MetricFamilySnapshot {
+    /// Calls `body` with the family's series in pieces of at most `size`: with the family itself
+    /// when its values are in it, else with its deferred pieces, read one after another, so that
+    /// a reader of a large family holds one piece at a time.
+    public func forEachPiece(of size: Int, _ body: (MetricFamilySnapshot) -> Void) {
+        guard let deferred else { return body(self) }
+        for start in stride(from: 0, to: deferred.seriesCount, by: max(1, size)) {
+            body(deferred.pieces.piece(start..<min(start + size, deferred.seriesCount)))
+        }
+    }
+}
+
 /// Where a family's deferred values come from.
 public protocol FamilyPieces: Sendable {
     /// Series `range` of the family (positions in its label sets) as a family of their own,

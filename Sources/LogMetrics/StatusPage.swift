@@ -41,7 +41,8 @@ final class StatusPage: Sendable {
         let now = current.get
         // Only what a reading keeps: the route table's families, the busiest rows' detail.
         let schema = now.compiled.schema
-        let snapshot = now.pipeline.snapshot(includeNative: false, families: RouteTable.familiesRead(from: schema))
+        let snapshot = now.pipeline.snapshot(
+            includeNative: false, families: RouteTable.familiesRead(from: schema), deferring: true)
         let table = RouteTable.table(
             fromMetrics: snapshot, schema: schema, rowsWithDetail: SlidingTable.rowsWithDetail)
         let time = monotonicSeconds()

@@ -175,6 +175,8 @@ extension RouteTable {
     public static func table(
         fromMetrics snapshot: MetricSnapshot, schema: MetricsSchema, rowsWithDetail: Int? = nil
     ) -> Table {
+        // Series read at a time from a family with deferred values.
+        let piece = 2_048
         var table = Table(grouping: .route)
         func family(_ observation: Observation) -> (FamilyDefinition, MetricFamilySnapshot)? {
             for definition in schema.families
@@ -190,32 +192,36 @@ extension RouteTable {
         }
         var rows: [String: Row] = [:]
         guard let (requests, requestValues) = family(.requests), let routeName = name(requests, .route),
-            case .integers(let counts) = requestValues.values
+            case .integers = requestValues.values
         else { return table }
         let codeName = name(requests, .responseCode)
         let errorTypeName = name(requests, .errorType)
         let slowName = name(requests, .slowRequest)
         let flagsName = name(requests, .responseFlags)
         let perFlag = family(.responseFlags)
-        let labels = requestValues.labels
-        for (k, value) in zip(labels.indices, counts) {
-            let key = labels.value(named: routeName, k) ?? ""
-            var row = rows[key] ?? Row(key: key)
-            row.requests += value
-            if let errorTypeName {
-                let errorType = labels.value(named: errorTypeName, k)
-                if errorType == "client_error" { row.clientErrors += value }
-                if errorType == "server_error" { row.serverErrors += value }
-            } else {
-                let code = codeName.flatMap { labels.value(named: $0, k) }.flatMap { Int($0) } ?? 0
-                if (400..<500).contains(code) { row.clientErrors += value }
-                if code >= 500 { row.serverErrors += value }
+        // A family may come in pieces (deferred values): each is read and let go in turn.
+        requestValues.forEachPiece(of: piece) { values in
+            guard case .integers(let counts) = values.values else { return }
+            let labels = values.labels
+            for (k, value) in zip(labels.indices, counts) {
+                let key = labels.value(named: routeName, k) ?? ""
+                var row = rows[key] ?? Row(key: key)
+                row.requests += value
+                if let errorTypeName {
+                    let errorType = labels.value(named: errorTypeName, k)
+                    if errorType == "client_error" { row.clientErrors += value }
+                    if errorType == "server_error" { row.serverErrors += value }
+                } else {
+                    let code = codeName.flatMap { labels.value(named: $0, k) }.flatMap { Int($0) } ?? 0
+                    if (400..<500).contains(code) { row.clientErrors += value }
+                    if code >= 500 { row.serverErrors += value }
+                }
+                if let slowName, labels.value(named: slowName, k) == "true" { row.slow += value }
+                if perFlag == nil, let flagsName, let flags = labels.value(named: flagsName, k), flags != "-" {
+                    for flag in flags.split(separator: ",") { row.flags[String(flag), default: 0] += value }
+                }
+                rows[key] = row
             }
-            if let slowName, labels.value(named: slowName, k) == "true" { row.slow += value }
-            if perFlag == nil, let flagsName, let flags = labels.value(named: flagsName, k), flags != "-" {
-                for flag in flags.split(separator: ",") { row.flags[String(flag), default: 0] += value }
-            }
-            rows[key] = row
         }
         // The rows that get their detail, when not all do: the busiest, as the table orders them.
         var detailed: Set<String>?
@@ -225,30 +231,35 @@ extension RouteTable {
             }.prefix(rowsWithDetail)
             detailed = Set(busiest.map(\.key))
         }
-        if let (definition, values) = perFlag, let flagName = name(definition, .flag),
-            let keyName = name(definition, .route), case .integers(let counts) = values.values
+        if let (definition, family) = perFlag, let flagName = name(definition, .flag),
+            let keyName = name(definition, .route)
         {
-            let labels = values.labels
-            for (k, value) in zip(labels.indices, counts) where value > 0 {
-                let key = labels.value(named: keyName, k) ?? ""
-                if let detailed, !detailed.contains(key) { continue }
-                rows[key, default: Row(key: key)].flags[labels.value(named: flagName, k) ?? "", default: 0] += value
+            family.forEachPiece(of: piece) { values in
+                guard case .integers(let counts) = values.values else { return }
+                let labels = values.labels
+                for (k, value) in zip(labels.indices, counts) where value > 0 {
+                    let key = labels.value(named: keyName, k) ?? ""
+                    if let detailed, !detailed.contains(key) { continue }
+                    rows[key, default: Row(key: key)].flags[labels.value(named: flagName, k) ?? "", default: 0] +=
+                        value
+                }
             }
         }
-        if let (definition, values) = family(.duration), let keyName = name(definition, .route),
-            case .histograms(let columns) = values.values
-        {
+        if let (definition, family) = family(.duration), let keyName = name(definition, .route) {
             let scale = Double(definition.observationsPerUnit)
-            let bounds = columns.bounds.values.map { $0 * scale }
-            let width = columns.bucketsPerSeries
-            for index in values.labels.indices {
-                let key = values.labels.value(named: keyName, index) ?? ""
-                if let detailed, !detailed.contains(key) { continue }
-                var row = rows[key] ?? Row(key: key)
-                row.bounds = bounds
-                row.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
-                row.durationSumMilliseconds += columns.sum(index) * scale
-                rows[key] = row
+            family.forEachPiece(of: piece) { values in
+                guard case .histograms(let columns) = values.values else { return }
+                let bounds = columns.bounds.values.map { $0 * scale }
+                let width = columns.bucketsPerSeries
+                for index in values.labels.indices {
+                    let key = values.labels.value(named: keyName, index) ?? ""
+                    if let detailed, !detailed.contains(key) { continue }
+                    var row = rows[key] ?? Row(key: key)
+                    row.bounds = bounds
+                    row.addDurations(columns.bucketCounts[(index * width)..<((index + 1) * width)])
+                    row.durationSumMilliseconds += columns.sum(index) * scale
+                    rows[key] = row
+                }
             }
         }
         table.rows = rows.values.filter { $0.requests > 0 }.map { row in

@@ -237,6 +237,12 @@ func line(
         #expect(narrow.families.contains { $0.name == "logmetrics_http_requests" })
         #expect(!narrow.families.contains { $0.name == "logmetrics_http_request_size_bytes" })
         #expect(RouteTable.table(fromMetrics: narrow, schema: schema) == full)
+        // Read from deferred values, a piece at a time, the table is the same.
+        let deferred = pipeline.snapshot(includeNative: false, families: read, deferring: true)
+        #expect(deferred.families.contains { $0.deferred != nil })
+        #expect(
+            RouteTable.table(fromMetrics: deferred, schema: schema, rowsWithDetail: 2)
+                == RouteTable.table(fromMetrics: narrow, schema: schema, rowsWithDetail: 2))
         let limited = RouteTable.table(fromMetrics: narrow, schema: schema, rowsWithDetail: 2)
         #expect(limited.rows.map(\.key) == full.rows.map(\.key))
         #expect(Array(limited.rows.prefix(2)) == Array(full.rows.prefix(2)))
