@@ -248,5 +248,12 @@ func line(
         #expect(Array(limited.rows.prefix(2)) == Array(full.rows.prefix(2)))
         #expect(limited.rows.dropFirst(2).elementsEqual(full.rows.dropFirst(2).map { $0.withoutDetail() }))
         #expect(full.rows[0].durationQuantile(0.5) != nil && full.rows[0].flags["UF"] == 4)
+        // The report's own families count the same requests, errors, slow requests and flags.
+        let report = try table(lines.joined(separator: "\n") + "\n")
+        #expect(full.rows.map(\.key) == report.rows.map(\.key))
+        for (a, b) in zip(full.rows, report.rows) {
+            #expect(a.requests == b.requests && a.clientErrors == b.clientErrors && a.serverErrors == b.serverErrors)
+            #expect(a.slow == b.slow && a.flags == b.flags, "\(a.key)")
+        }
     }
 }
