@@ -200,6 +200,10 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func scrape(context: ChannelHandlerContext, _ head: HTTPRequestHead, keepAlive: Bool) {
         let format = ExpositionFormat.negotiate(accept: head.headers.first(name: "accept"))
         let coding = ContentCoding.negotiate(acceptEncoding: head.headers.first(name: "accept-encoding"))
+        // HTTP/1.1 GETs get the body as it is made (chunked); HEAD and HTTP/1.0 need its length.
+        if head.method == .GET && head.version.major == 1 && head.version.minor >= 1 {
+            return streamScrape(context: context, head, format: format, coding: coding, keepAlive: keepAlive)
+        }
         let renderer = shared.renderer
         let recordsScrape = head.method == .GET
         shared.threadPool.runIfActive(eventLoop: context.eventLoop) {
@@ -221,6 +225,57 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
             }
         }
+    }
+
+    /// A scrape whose body is written chunk by chunk while the thread pool renders it: the head
+    /// when the renderer knows the coding, each chunk as it is made, the end when it is done. The
+    /// renderer's calls come from the pool thread and are carried to the event loop in order.
+    private func streamScrape(
+        context: ChannelHandlerContext, _ head: HTTPRequestHead, format: ExpositionFormat, coding: ContentCoding,
+        keepAlive: Bool
+    ) {
+        let renderer = shared.renderer
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(StreamTarget(handler: self, context: context), eventLoop: loop)
+        shared.threadPool.runIfActive(eventLoop: loop) {
+            renderer.render(
+                format: format, coding: coding, recordsScrape: true,
+                begin: { used in
+                    loop.execute {
+                        var headers = HTTPHeaders()
+                        headers.add(name: "content-type", value: format.contentType)
+                        if let encoding = used.headerValue { headers.add(name: "content-encoding", value: encoding) }
+                        headers.add(name: "vary", value: "Accept, Accept-Encoding")
+                        bound.value.handler.writeHead(
+                            context: bound.value.context, head, status: .ok, headers: headers, length: nil,
+                            keepAlive: keepAlive)
+                    }
+                },
+                send: { chunk in
+                    loop.execute {
+                        let target = bound.value
+                        guard target.context.channel.isActive else { return }
+                        target.context.writeAndFlush(
+                            target.handler.wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+                    }
+                })
+        }.assumeIsolated().whenComplete { result in
+            switch result {
+            case .success:
+                self.finishResponse(context: context, head, keepAlive: keepAlive)
+                _ = self.shared.threadPool.runIfActive(eventLoop: context.eventLoop) { renderer.releaseFreeMemory() }
+            case .failure:
+                // The thread pool is shutting down before the scrape began: nothing was written.
+                self.writeResponse(
+                    context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
+            }
+        }
+    }
+
+    /// What a streamed scrape writes to, held on the event loop.
+    private struct StreamTarget {
+        let handler: ScrapeHandler
+        let context: ChannelHandlerContext
     }
 
     // MARK: Writing
@@ -260,8 +315,30 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         body: [ByteBuffer], keepAlive: Bool
     ) {
         guard context.channel.isActive else { return }
+        writeHead(
+            context: context, request, status: status, headers: headers,
+            length: body.reduce(0) { $0 + $1.readableBytes }, keepAlive: keepAlive)
+        if request.method != .HEAD {
+            for chunk in body where chunk.readableBytes > 0 {
+                context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
+            }
+        }
+        finishResponse(context: context, request, keepAlive: keepAlive)
+    }
+
+    /// Writes a response's head: with `content-length` when the length is known, chunked when it
+    /// is not (the body then follows as it is made; HTTP/1.1 only).
+    private func writeHead(
+        context: ChannelHandlerContext, _ request: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders,
+        length: Int?, keepAlive: Bool
+    ) {
+        guard context.channel.isActive else { return }
         var headers = headers
-        headers.add(name: "content-length", value: String(body.reduce(0) { $0 + $1.readableBytes }))
+        if let length {
+            headers.add(name: "content-length", value: String(length))
+        } else {
+            headers.add(name: "transfer-encoding", value: "chunked")
+        }
         if !keepAlive {
             headers.add(name: "connection", value: "close")
         } else if request.version.major == 1 && request.version.minor == 0 {
@@ -269,11 +346,11 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         let responseHead = HTTPResponseHead(version: request.version, status: status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
-        if request.method != .HEAD {
-            for chunk in body where chunk.readableBytes > 0 {
-                context.write(wrapOutboundOut(.body(.byteBuffer(chunk))), promise: nil)
-            }
-        }
+    }
+
+    /// Ends the response written so far, then either waits for the next request or closes.
+    private func finishResponse(context: ChannelHandlerContext, _ request: HTTPRequestHead, keepAlive: Bool) {
+        guard context.channel.isActive else { return }
         startTimeout(context: context, shared.configuration.writeTimeout)
         context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { result in
             self.cancelTimeout()

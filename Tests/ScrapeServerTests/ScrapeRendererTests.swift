@@ -56,21 +56,23 @@ import Testing
         }
     }
 
-    /// Pieces of every size fill chunks of the chunk size one after another, and together they
-    /// are what was written.
-    @Test func aBodyIsKeptInChunksOfAboutTheChunkSize() {
-        var body = ResponseBody()
+    /// Pieces of every size fill chunks of the chunk size one after another, each handed on when
+    /// full, and together they are what was written.
+    @Test func aBodyIsHandedOnInChunksOfTheChunkSize() {
+        var chunker = BodyChunker()
+        var chunks: [ByteBuffer] = []
         var written: [UInt8] = []
         var generator = SystemRandomNumberGenerator()
         for round in 0..<400 {
             let size = round % 50 == 0 ? ScrapeRenderer.chunkBytes + 17 : Int.random(in: 0..<9_000, using: &generator)
             let piece = (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ round) }
-            body.write(piece)
+            chunker.write(piece) { chunks.append($0) }
             written += piece
         }
-        #expect(body.readableBytes == written.count)
-        #expect(body.bytes == written)
-        #expect(body.chunks.allSatisfy { $0.capacity == ScrapeRenderer.chunkBytes })
-        #expect(body.chunks.dropLast().allSatisfy { $0.readableBytes == ScrapeRenderer.chunkBytes })
+        chunker.finish { chunks.append($0) }
+        #expect(chunker.total == written.count)
+        #expect(chunks.flatMap { Array($0.readableBytesView) } == written)
+        #expect(chunks.allSatisfy { $0.capacity == ScrapeRenderer.chunkBytes })
+        #expect(chunks.dropLast().allSatisfy { $0.readableBytes == ScrapeRenderer.chunkBytes })
     }
 }

@@ -71,7 +71,8 @@ import Testing
             #expect(response.status == 200)
             #expect(response.header("content-type") == "text/plain; version=0.0.4; charset=utf-8")
             #expect(response.header("content-encoding") == nil)
-            #expect(response.header("content-length") == String(response.body.count))
+            // Written as it is made: chunked, no length.
+            #expect(response.header("transfer-encoding") == "chunked" && response.header("content-length") == nil)
             #expect(response.text.contains("logmetrics_http_requests_total{route=\"/a\"} 5\n"))
             #expect(response.text.contains("# TYPE logmetrics_scrape_duration_seconds histogram\n"))
             #expect(response.text.contains("logmetrics_scrape_size_bytes{format=\"text\",encoding=\"gzip\"} 0\n"))
@@ -137,6 +138,36 @@ import Testing
             let response = try await Self.get(port, "/metrics", headers: [("Accept-Encoding", "gzip;q=0, identity")])
             #expect(response.header("content-encoding") == nil)
             #expect(response.text.hasPrefix("# HELP"))
+        }
+    }
+
+    /// A body of many chunks comes whole, the same bytes whether chunked (HTTP/1.1) or with its
+    /// length (HTTP/1.0), and gzipped.
+    @Test func aLargeScrapeArrivesWholeChunkedOrWithItsLength() async throws {
+        let routes = 20_000
+        let labels = (0..<routes).map { LabelSet(["route": "/r/\($0)"]) }
+        let big = MetricSnapshot(families: [
+            MetricFamilySnapshot(
+                name: "logmetrics_http_requests", help: "Requests.", type: .counter, labels: labels,
+                values: .integers((0..<routes).map { UInt64($0) }))
+        ])
+        try await Self.withServer(snapshot: { big }) { _, port in
+            let chunked = try await Self.get(port, "/metrics")
+            #expect(chunked.header("transfer-encoding") == "chunked")
+            #expect(chunked.body.count > 2 * 256 * 1024)
+            #expect(chunked.text.contains("logmetrics_http_requests_total{route=\"/r/19999\"} 19999\n"))
+            let whole = try await TestHTTPConnection.with(port: port) { connection in
+                try await connection.send(TestHTTPConnection.request("GET", "/metrics", version: "HTTP/1.0"))
+                return try #require(try await connection.response())
+            }
+            #expect(whole.header("content-length") == String(whole.body.count))
+            // The scrape-duration histogram has counted the first scrape by now; the rest is equal.
+            let families = { (text: String) in text.components(separatedBy: "# HELP logmetrics_scrape")[0] }
+            #expect(families(whole.text) == families(chunked.text))
+            let gzipped = try await Self.get(port, "/metrics", headers: [("Accept-Encoding", "gzip")])
+            #expect(gzipped.header("content-encoding") == "gzip" && gzipped.header("transfer-encoding") == "chunked")
+            #expect(
+                families(String(decoding: try Inflate.gunzip(gzipped.body), as: UTF8.self)) == families(chunked.text))
         }
     }
 

@@ -89,6 +89,11 @@ struct TestHTTPConnection {
             let colon = line.firstIndex(of: ":")!
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
+        if !toHead, headers.contains(where: { $0.name.lowercased() == "transfer-encoding" && $0.value == "chunked" }) {
+            buffer.removeFirst(headEnd!)
+            guard let body = try await chunkedBody() else { return nil }
+            return RawResponse(status: status, headers: headers, body: body)
+        }
         let length = toHead ? 0 : Int(headers.first { $0.name.lowercased() == "content-length" }?.value ?? "0")!
         while buffer.count < headEnd! + length {
             guard try await fill() else { return nil }
@@ -96,6 +101,27 @@ struct TestHTTPConnection {
         let body = Array(buffer[headEnd!..<(headEnd! + length)])
         buffer.removeFirst(headEnd! + length)
         return RawResponse(status: status, headers: headers, body: body)
+    }
+
+    /// A chunked body: `size CRLF data CRLF` until a chunk of size 0 and the CRLF after it. Nil
+    /// when the connection closes first.
+    private mutating func chunkedBody() async throws -> [UInt8]? {
+        var body: [UInt8] = []
+        while true {
+            var lineEnd = buffer.firstRange(of: [13, 10] as [UInt8])
+            while lineEnd == nil {
+                guard try await fill() else { return nil }
+                lineEnd = buffer.firstRange(of: [13, 10] as [UInt8])
+            }
+            let sizeText = String(decoding: buffer[..<lineEnd!.lowerBound], as: UTF8.self)
+            let size = Int(sizeText.split(separator: ";")[0], radix: 16)!
+            while buffer.count < lineEnd!.upperBound + size + 2 {
+                guard try await fill() else { return nil }
+            }
+            body += buffer[lineEnd!.upperBound..<(lineEnd!.upperBound + size)]
+            buffer.removeFirst(lineEnd!.upperBound + size + 2)
+            if size == 0 { return body }
+        }
     }
 
     /// Whether the server closes the connection without sending anything more.
