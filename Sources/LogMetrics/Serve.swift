@@ -6,6 +6,7 @@ import Exposition
 import Foundation
 import HTTPClient
 import NIOCore
+import NIOPosix
 import ScrapeServer
 import Synchronization
 import Tailer
@@ -239,8 +240,12 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let scheme = serverConfiguration.tls == nil ? "http" : "https"
+        // One event loop serves the port: a few scrapers, the status page and probes. NIO's shared
+        // group would start a thread per core, each with its own stack and allocator arena.
+        let serverLoops = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { serverLoops.shutdownGracefully { _ in } }
         let server = ScrapeServer(
-            configuration: serverConfiguration, snapshotFor: { snapshotOf($0, true) },
+            configuration: serverConfiguration, eventLoopGroup: serverLoops, snapshotFor: { snapshotOf($0, true) },
             isReady: { true }, pages: ["/": { status.render() }])
         var exports: [PeriodicExport] = []
         let batchFailed = OnceFlag()
