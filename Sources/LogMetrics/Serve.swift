@@ -290,6 +290,9 @@ struct Serve: AsyncParsableCommand {
         exporterMetrics.set(textfile: textfileWriter, pusher: pusher)
         // Readers first: a checkpoint pauses them. With --state-dir the first checkpoint is
         // taken before the first scrape can come, so that every scrape has one to be served from.
+        // Before the readers start: a catch-up from the head of large files creates its series
+        // while nothing but start-up's code would otherwise still be mapped.
+        startupCode.releaseNow()
         for reader in readers { reader.start() }
         checkpointer?.start()
         checkpointer?.requestCheckpoint(wait: 10)

@@ -23,6 +23,11 @@ final class StartupCode: Sendable {
         due.withLock { $0 = [now, now + Self.followUp] }
     }
 
+    /// Releases the pages at once, from the thread that starts serving.
+    func releaseNow() {
+        _ = lm_release_code_pages()
+    }
+
     /// The times of the releases asked for and not yet made.
     var pendingReleases: [Double] { due.withLock { $0 } }
 
