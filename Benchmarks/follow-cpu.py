@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU that `logmetrics` (serve) spends following files, measured from /proc/PID/stat.
 
-  Benchmarks/follow-cpu.py --bin PATH [--seconds 30] [--cases idle,busy,series]
+  Benchmarks/follow-cpu.py --bin PATH [--seconds 30] [--cases idle,busy,series] [--routes 10000] [--state-dir]
 
 Three cases, each after a warm-up of a few seconds:
   idle    1000 files that exist and do not change (a node's container logs between requests);
@@ -135,6 +135,9 @@ def main():
     ap.add_argument("--routes", type=int, default=10000)
     ap.add_argument("--cases", default="idle,busy,series",
                     help="which cases, comma-separated; a run of 330 s or more holds the status page's full window")
+    ap.add_argument("--state-dir", action="store_true",
+                    help="serve with --state-dir (a fresh directory), as the DaemonSet runs: checkpoints every 10 s "
+                         "and scrapes answered from the last one")
     args = ap.parse_args()
     cases = set(args.cases.split(","))
     work = tempfile.mkdtemp(prefix="logmetrics-follow.")
@@ -158,7 +161,10 @@ def main():
         many = manyroutes.lines(args.routes)
         config = os.path.join(work, "series.yaml")
         manyroutes.write_config(config, args.routes)
-        pct, rss, series = follow(args, work, "series.log", many, scrape_every=15, options=["--config", config])
+        options = ["--config", config]
+        if args.state_dir:
+            options += ["--state-dir", os.path.join(work, "state")]
+        pct, rss, series = follow(args, work, "series.log", many, scrape_every=15, options=options)
         print(f"series: one file at {args.rate} lines/s over {args.routes} route names, {series} request series, "
               f"{pct:.2f} % of a core, {show_memory(rss)}", flush=True)
     finally:
