@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """CPU that `logmetrics` (serve) spends following files, measured from /proc/PID/stat.
 
-  Benchmarks/follow-cpu.py --bin PATH [--seconds 30] [--cases idle,busy,series] [--routes 10000] [--state-dir]
+  Benchmarks/follow-cpu.py --bin PATH [--seconds 30] [--cases idle,busy,series] [--routes 10000]
+                           [--state-dir] [--every-family]
 
 Three cases, each after a warm-up of a few seconds:
   idle    1000 files that exist and do not change (a node's container logs between requests);
@@ -138,6 +139,9 @@ def main():
     ap.add_argument("--state-dir", action="store_true",
                     help="serve with --state-dir (a fresh directory), as the DaemonSet runs: checkpoints every 10 s "
                          "and scrapes answered from the last one")
+    ap.add_argument("--every-family", action="store_true",
+                    help="series case: every default family labelled by route (the size and upstream-time "
+                         "histograms too), as a configuration that only raises the caps has it")
     args = ap.parse_args()
     cases = set(args.cases.split(","))
     work = tempfile.mkdtemp(prefix="logmetrics-follow.")
@@ -160,7 +164,7 @@ def main():
             return
         many = manyroutes.lines(args.routes)
         config = os.path.join(work, "series.yaml")
-        manyroutes.write_config(config, args.routes)
+        manyroutes.write_config(config, args.routes, every_family=args.every_family)
         options = ["--config", config]
         if args.state_dir:
             options += ["--state-dir", os.path.join(work, "state")]
