@@ -1,3 +1,4 @@
+import Exposition
 import Foundation
 import Tailer
 
@@ -68,20 +69,51 @@ public struct CheckpointStore: Sendable {
         } catch {
             throw SystemError("encode", path: path, errno: 0, reason: "\(error)")
         }
+        try replace { write throws(SystemError) in
+            var failure: SystemError?
+            data.withUnsafeBytes { bytes in
+                do throws(SystemError) { try write(bytes) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
+    }
+
+    /// Writes the checkpoint of `families` (a snapshot's) and `positions` atomically and
+    /// durably, as ``save(_:)`` would write `Checkpoint(writtenAt:positions:families:)` of their
+    /// saved forms, but from the snapshot's columns a piece at a time (see
+    /// ``CheckpointWriter``).
+    public func save(
+        writtenAt: Double, positions: [SavedPosition], families: [MetricFamilySnapshot]
+    ) throws(SystemError) {
+        try replace { write throws(SystemError) in
+            var writer = CheckpointWriter(sink: write)
+            try writer.write(writtenAt: writtenAt, positions: positions, families: families)
+        }
+    }
+
+    /// Runs `body` with a function that appends to the temporary file, then flushes it and
+    /// renames it over the checkpoint; on any failure the temporary file is removed.
+    private func replace(
+        _ body: (_ write: @escaping (UnsafeRawBufferPointer) throws(SystemError) -> Void) throws(SystemError) -> Void
+    ) throws(SystemError) {
         let fd = open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemError("open", path: temporaryPath, errno: errno) }
+        let temporaryPath = self.temporaryPath
         var failure: SystemError?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = SystemError("write", path: temporaryPath, errno: errno)
-                    return
+        do throws(SystemError) {
+            try body { buffer throws(SystemError) in
+                var offset = 0
+                while offset < buffer.count {
+                    let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw SystemError("write", path: temporaryPath, errno: errno)
+                    }
+                    offset += n
                 }
-                offset += n
             }
+        } catch {
+            failure = error
         }
         if failure == nil && fsync(fd) != 0 { failure = SystemError("fsync", path: temporaryPath, errno: errno) }
         close(fd)

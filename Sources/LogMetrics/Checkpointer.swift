@@ -190,11 +190,8 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     private func write(_ snapshot: MetricSnapshot, _ positions: [SavedPosition]) {
-        let checkpoint = Checkpoint(
-            writtenAt: snapshot.timestamp, positions: positions,
-            families: snapshot.families.compactMap(SavedFamily.init))
         do {
-            try store.save(checkpoint)
+            try store.save(writtenAt: snapshot.timestamp, positions: positions, families: snapshot.families)
             outcomes.withLock {
                 $0.written &+= 1
                 $0.lastWrite = snapshot.timestamp
