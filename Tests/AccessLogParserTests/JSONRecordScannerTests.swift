@@ -355,28 +355,24 @@ extension KeyPredictionTests {
     /// A line that ends right before a page that may not be read, after lines that taught the
     /// record their keys: the predicted keys' wide loads stay inside every prefix of it.
     @Test func predictionsReadNothingPastTheLine() throws {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let region = try #require(
-            mmap(nil, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), "mmap")
-        defer { munmap(region, 2 * page) }
-        #expect(mprotect(region + page, page, PROT_NONE) == 0)
-        let end = region.assumingMemoryBound(to: UInt8.self) + page
-        let line = Array(
-            #"{"authority":"shop.example.com","method":"GET","path":"/p","response_code":200,"upstream_transport_failure_reason":"x"}"#
-                .utf8)
-        let record = AccessRecord()
-        var hints: UInt8 = 0
-        func scanAtTheEnd(_ bytes: ArraySlice<UInt8>) -> JSONRecordScanner.Status {
-            let start = end - bytes.count
-            for (k, byte) in bytes.enumerated() { start[k] = byte }
-            return automaticScanner.scan(
-                UnsafeBufferPointer(start: start, count: bytes.count), into: record, hints: &hints)
-        }
-        for _ in 0..<3 { #expect(scanAtTheEnd(line[...]) == .record) }
-        for length in 1..<line.count {
-            #expect(scanAtTheEnd(line[..<length]) != .record, "prefix of \(length) bytes")
-            // Taught again, so that the next prefix meets the predictions.
-            #expect(scanAtTheEnd(line[...]) == .record)
+        try GuardedPage.with { end, _ in
+            let line = Array(
+                #"{"authority":"shop.example.com","method":"GET","path":"/p","response_code":200,"upstream_transport_failure_reason":"x"}"#
+                    .utf8)
+            let record = AccessRecord()
+            var hints: UInt8 = 0
+            func scanAtTheEnd(_ bytes: ArraySlice<UInt8>) -> JSONRecordScanner.Status {
+                let start = end - bytes.count
+                for (k, byte) in bytes.enumerated() { start[k] = byte }
+                return automaticScanner.scan(
+                    UnsafeBufferPointer(start: start, count: bytes.count), into: record, hints: &hints)
+            }
+            for _ in 0..<3 { #expect(scanAtTheEnd(line[...]) == .record) }
+            for length in 1..<line.count {
+                #expect(scanAtTheEnd(line[..<length]) != .record, "prefix of \(length) bytes")
+                // Taught again, so that the next prefix meets the predictions.
+                #expect(scanAtTheEnd(line[...]) == .record)
+            }
         }
     }
 
