@@ -33,7 +33,9 @@ public struct CheckpointStore: Sendable {
 
     /// The newest valid checkpoint. A file that does not decode, or is of another version, is
     /// renamed to `<name>.corrupt-<seconds>` so that it is kept for a post-mortem but not read
-    /// again, and reported in `problems`; it is never fatal.
+    /// again, and reported in `problems`; it is never fatal. A temporary file that does not
+    /// decode is a write cut short (a kill while it was written, before its rename) and is
+    /// removed.
     public func load() -> (loaded: Loaded, problems: [String]) {
         var problems: [String] = []
         var best: (Checkpoint, String)?
@@ -41,7 +43,15 @@ public struct CheckpointStore: Sendable {
             guard FileManager.default.fileExists(atPath: candidate) else { continue }
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: candidate))
-                let checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data)
+                let checkpoint: Checkpoint
+                do {
+                    checkpoint = try JSONDecoder().decode(Checkpoint.self, from: data)
+                } catch  where candidate == temporaryPath {
+                    // A write that a kill cut short: the main file is the last whole checkpoint.
+                    unlink(candidate)
+                    problems.append("\(candidate): an unfinished checkpoint write, removed")
+                    continue
+                }
                 guard checkpoint.version == Checkpoint.currentVersion else {
                     throw SystemError(
                         "read", path: candidate, errno: 0,

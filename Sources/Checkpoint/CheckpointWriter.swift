@@ -42,6 +42,9 @@ struct CheckpointWriter {
         append(#","families":["#)
         var first = true
         for family in families where Self.isSaved(family) {
+            // A deferred family's values are read from the live stores as it is written: a
+            // checkpoint of it would not be the moment the positions were taken.
+            precondition(family.deferred == nil, "a checkpoint needs a snapshot's values, not deferred ones")
             if !first { buffer.append(UInt8(ascii: ",")) }
             first = false
             try appendFamily(family)
@@ -245,7 +248,7 @@ struct CheckpointWriter {
         guard value.isFinite else {
             throw SystemError("encode", path: what(), errno: 0, reason: "\(value) is not a JSON number")
         }
-        if let exact = Int64(exactly: value), exact.magnitude < 1 << 53 {
+        if let exact = Int64(exactly: value), exact.magnitude < 1 << 53, exact != 0 || value.sign == .plus {
             appendInteger(exact)
         } else {
             buffer.append(contentsOf: value.description.utf8)

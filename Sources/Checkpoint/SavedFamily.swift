@@ -3,6 +3,10 @@ import Histograms
 
 /// One metric family as a checkpoint stores it: the values of a ``MetricFamilySnapshot`` in a
 /// form `Codable` can write exactly (integers stay integers, bucket bounds are kept as written).
+///
+/// Checkpoints are read through this type, but written by ``CheckpointWriter`` straight from
+/// the snapshot, key by key: a field added here must be written there too
+/// (`CheckpointWriterTests` compares the two).
 public struct SavedFamily: Codable, Sendable, Equatable {
     public var name: String
     public var type: String
@@ -43,7 +47,7 @@ public struct SavedFamily: Codable, Sendable, Equatable {
 
     /// Nil for families with nothing to carry over (gauges, summaries of the moment).
     public init?(_ family: MetricFamilySnapshot) {
-        guard family.type != .gauge else { return nil }
+        guard CheckpointWriter.isSaved(family) else { return nil }
         name = family.name
         type = family.type.rawValue
         unit = family.unit

@@ -164,6 +164,23 @@ import Testing
         #expect(path == store.temporaryPath)
     }
 
+    /// A kill while a checkpoint was written leaves part of it in the temporary file: the main
+    /// file is loaded, and the part removed rather than kept as corrupt.
+    @Test func anUnfinishedTemporaryFileIsRemovedAndTheMainFileLoaded() throws {
+        let store = CheckpointStore(directory: directory)
+        try store.save(Checkpoint(writtenAt: 10, positions: [], families: []))
+        let whole = try JSONEncoder().encode(Checkpoint(writtenAt: 20, positions: [], families: []))
+        try whole.prefix(whole.count / 2).write(to: URL(fileURLWithPath: store.temporaryPath))
+        let (loaded, problems) = store.load()
+        guard case .checkpoint(let checkpoint, let path) = loaded else {
+            Issue.record("nothing loaded")
+            return
+        }
+        #expect(checkpoint.writtenAt == 10 && path == store.path)
+        #expect(problems.count == 1 && problems[0].contains("unfinished"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["logmetrics.state"])
+    }
+
     @Test func aReadOnlyDirectoryIsAnErrorNamingThePath() throws {
         guard getuid() != 0 else { return }  // root writes anyway
         let store = CheckpointStore(directory: directory)

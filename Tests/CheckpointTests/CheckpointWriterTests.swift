@@ -86,8 +86,10 @@ import Testing
         let checkpoint = try roundTrip(families, writtenAt: -0.0)
         #expect(
             checkpoint
-                == Checkpoint(writtenAt: 0, positions: [Self.position], families: families.compactMap(SavedFamily.init))
+                == Checkpoint(
+                    writtenAt: -0.0, positions: [Self.position], families: families.compactMap(SavedFamily.init))
         )
+        #expect(checkpoint.writtenAt.sign == .minus)
         #expect(checkpoint.families.map(\.name) == ["c", "h", "p"])
         #expect(checkpoint.families[0].seriesLabelNames == [["a"], ["a", "b"]])
     }
