@@ -25,7 +25,9 @@ public final class AccessLogDecoder {
     public private(set) var counts = LineCounts()
 
     public let record = AccessRecord()
-    private let envelopeRecord = AccessRecord()
+    /// Docker's JSON envelope, made at the first docker line: a record is about 7 KB (its key
+    /// predictions most of it), and a node follows many inputs that are never docker's.
+    private lazy var envelopeRecord = AccessRecord()
     private var framer: LineFramer
     private let textParser = IstioTextParser()
     /// Unfinished CRI `P` or docker split records, per stream (stdout, stderr).
