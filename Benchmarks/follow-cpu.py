@@ -2,7 +2,7 @@
 """CPU that `logmetrics` (serve) spends following files, measured from /proc/PID/stat.
 
   Benchmarks/follow-cpu.py --bin PATH [--seconds 30] [--cases idle,busy,series] [--routes 10000]
-                           [--state-dir] [--every-family]
+                           [--state-dir] [--every-family] [--evict-binary]
 
 Three cases, each after a warm-up of a few seconds:
   idle    1000 files that exist and do not change (a node's container logs between requests);
@@ -63,9 +63,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Set from --evict-binary.
+EVICT_BINARY = False
+
+
+def evict(path):
+    """Drops `path`'s pages from the page cache (they are clean: nothing is lost)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
 def measure(binary, args, seconds, warmup, scrape_every=None):
     """CPU % and peak RSS; with scrape_every, also the request series of the last scrape."""
     port = free_port()
+    if EVICT_BINARY:
+        evict(binary)
     proc = subprocess.Popen([binary, "--listen", f"127.0.0.1:{port}"] + args,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -142,7 +157,12 @@ def main():
     ap.add_argument("--every-family", action="store_true",
                     help="series case: every default family labelled by route (the size and upstream-time "
                          "histograms too), as a configuration that only raises the caps has it")
+    ap.add_argument("--evict-binary", action="store_true",
+                    help="drop the binary's pages from the page cache before each case, so that its "
+                         "file-backed RSS is what this process touched, not what an earlier run left mapped")
     args = ap.parse_args()
+    global EVICT_BINARY
+    EVICT_BINARY = args.evict_binary
     cases = set(args.cases.split(","))
     work = tempfile.mkdtemp(prefix="logmetrics-follow.")
     try:
