@@ -1,9 +1,9 @@
 import Exposition
-import Foundation
 import Histograms
 import Tailer
 
-/// Writes a checkpoint as JSON straight from a snapshot, a piece at a time.
+/// Writes a checkpoint as JSON straight from a snapshot, a piece at a time, without `JSONEncoder`
+/// (whose code would otherwise be brought back into memory every few seconds).
 ///
 /// The file is the one `JSONEncoder` makes of a ``Checkpoint`` (the same keys, optional keys left
 /// out when nil), so ``CheckpointStore/load()`` reads either. Encoding a ``Checkpoint`` first
@@ -32,14 +32,13 @@ struct CheckpointWriter {
         appendInteger(Checkpoint.currentVersion)
         append(#","writtenAt":"#)
         try appendDouble(writtenAt, "writtenAt")
-        append(#","positions":"#)
-        // A few hundred small records at most: their schema stays `Codable`'s.
-        do {
-            buffer.append(contentsOf: try JSONEncoder().encode(positions))
-        } catch {
-            throw SystemError("encode", path: "positions", errno: 0, reason: "\(error)")
+        append(#","positions":["#)
+        for (k, position) in positions.enumerated() {
+            if k > 0 { buffer.append(UInt8(ascii: ",")) }
+            try appendPosition(position)
+            try flushIfFull()
         }
-        append(#","families":["#)
+        append(#"],"families":["#)
         var first = true
         for family in families where Self.isSaved(family) {
             // A deferred family's values are read from the live stores as it is written: a
@@ -140,6 +139,39 @@ struct CheckpointWriter {
                 try flushIfFull()
             }
             buffer.append(UInt8(ascii: "]"))
+        }
+        buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// `SavedPosition`'s `Codable` keys, optional ones left out when nil.
+    private mutating func appendPosition(_ position: SavedPosition) throws(SystemError) {
+        append(#"{"path":"#)
+        appendString(position.path)
+        append(#","device":"#)
+        appendInteger(position.device)
+        append(#","inode":"#)
+        appendInteger(position.inode)
+        append(#","fingerprintLength":"#)
+        appendInteger(position.fingerprintLength)
+        append(#","fingerprintHash":"#)
+        appendInteger(position.fingerprintHash)
+        append(#","offset":"#)
+        appendInteger(position.offset)
+        if let length = position.previousFingerprintLength {
+            append(#","previousFingerprintLength":"#)
+            appendInteger(length)
+        }
+        if let hash = position.previousFingerprintHash {
+            append(#","previousFingerprintHash":"#)
+            appendInteger(hash)
+        }
+        if let savedAt = position.savedAt {
+            append(#","savedAt":"#)
+            try appendDouble(savedAt, "\(position.path) saved time")
+        }
+        if let birth = position.birth {
+            append(#","birth":"#)
+            appendInteger(birth)
         }
         buffer.append(UInt8(ascii: "}"))
     }

@@ -17,6 +17,14 @@ import Testing
         return path
     }()
 
+    /// Every optional key absent, a birth time, and a path JSON must escape.
+    static let otherPosition = SavedPosition(
+        path: "/var/log/\"odd\"\\dir/zürich\n.log",
+        identity: FileIdentity(
+            device: UInt64.max, inode: 0, fingerprint: Fingerprint(length: 0, hash: 0),
+            birth: -1_700_000_000_123_456_789),
+        offset: Int64.max)
+
     static let position = SavedPosition(
         path: "/var/log/pods/shop_gateway-7d9f_0b1c/istio-proxy/0.log",
         identity: FileIdentity(device: 1, inode: 2, fingerprint: Fingerprint(length: 3, hash: UInt64.max)),
@@ -24,7 +32,7 @@ import Testing
 
     func roundTrip(_ families: [MetricFamilySnapshot], writtenAt: Double = 1_796_000_123.5) throws -> Checkpoint {
         let store = CheckpointStore(directory: directory)
-        try store.save(writtenAt: writtenAt, positions: [Self.position], families: families)
+        try store.save(writtenAt: writtenAt, positions: [Self.position, Self.otherPosition], families: families)
         guard case .checkpoint(let checkpoint, _) = store.load().loaded else {
             Issue.record("nothing loaded")
             throw CancellationError()
@@ -48,7 +56,7 @@ import Testing
         #expect(snapshot.families.contains { $0.type == .gauge })
         let checkpoint = try roundTrip(snapshot.families)
         let expected = Checkpoint(
-            writtenAt: 1_796_000_123.5, positions: [Self.position],
+            writtenAt: 1_796_000_123.5, positions: [Self.position, Self.otherPosition],
             families: snapshot.families.compactMap(SavedFamily.init))
         #expect(checkpoint == expected)
         #expect(checkpoint.families.count < snapshot.families.count)
@@ -87,7 +95,8 @@ import Testing
         #expect(
             checkpoint
                 == Checkpoint(
-                    writtenAt: -0.0, positions: [Self.position], families: families.compactMap(SavedFamily.init))
+                    writtenAt: -0.0, positions: [Self.position, Self.otherPosition],
+                    families: families.compactMap(SavedFamily.init))
         )
         #expect(checkpoint.writtenAt.sign == .minus)
         #expect(checkpoint.families.map(\.name) == ["c", "h", "p"])
