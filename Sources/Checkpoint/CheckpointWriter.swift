@@ -147,33 +147,26 @@ struct CheckpointWriter {
     private mutating func appendPosition(_ position: SavedPosition) throws(SystemError) {
         append(#"{"path":"#)
         appendString(position.path)
-        append(#","device":"#)
-        appendInteger(position.device)
-        append(#","inode":"#)
-        appendInteger(position.inode)
-        append(#","fingerprintLength":"#)
-        appendInteger(position.fingerprintLength)
-        append(#","fingerprintHash":"#)
-        appendInteger(position.fingerprintHash)
-        append(#","offset":"#)
-        appendInteger(position.offset)
-        if let length = position.previousFingerprintLength {
-            append(#","previousFingerprintLength":"#)
-            appendInteger(length)
-        }
-        if let hash = position.previousFingerprintHash {
-            append(#","previousFingerprintHash":"#)
-            appendInteger(hash)
-        }
+        appendMember(#","device":"#, position.device)
+        appendMember(#","inode":"#, position.inode)
+        appendMember(#","fingerprintLength":"#, position.fingerprintLength)
+        appendMember(#","fingerprintHash":"#, position.fingerprintHash)
+        appendMember(#","offset":"#, position.offset)
+        appendMember(#","previousFingerprintLength":"#, position.previousFingerprintLength)
+        appendMember(#","previousFingerprintHash":"#, position.previousFingerprintHash)
         if let savedAt = position.savedAt {
             append(#","savedAt":"#)
             try appendDouble(savedAt, "\(position.path) saved time")
         }
-        if let birth = position.birth {
-            append(#","birth":"#)
-            appendInteger(birth)
-        }
+        appendMember(#","birth":"#, position.birth)
         buffer.append(UInt8(ascii: "}"))
+    }
+
+    /// `key` (its comma, quotes and colon included) and `value`, or nothing when it is nil.
+    private mutating func appendMember<T: BinaryInteger>(_ key: StaticString, _ value: T?) {
+        guard let value else { return }
+        append(key)
+        appendInteger(value)
     }
 
     private mutating func appendNative(_ native: EncodedNativeHistogram, _ family: String) throws(SystemError) {
