@@ -77,8 +77,7 @@ final class FamilyStore: @unchecked Sendable {
         reserve(id)
         for k in 0..<other.width { counts[id * width + mapping[k]] &+= other.counts[old * other.width + k] }
         if hasSums && other.hasSums {
-            let (sum, overflow) = sums[id].addingReportingOverflow(other.sums[old])
-            sums[id] = overflow ? .max : sum
+            sums[id] = sums[id].addingSaturated(other.sums[old])
         }
         lastUpdated[id] = max(lastUpdated[id], other.lastUpdated[old])
         // An exemplar belongs between its bucket's bounds; with bounds moved it may not be, and

@@ -107,8 +107,7 @@ extension Pipeline {
                     for b in 0..<savedWidth {
                         store.counts[id * width + mapping[b]] &+= columns.bucketCounts[k * savedWidth + b]
                     }
-                    let (sum, overflow) = store.sums[id].addingReportingOverflow(columns.scaledSums[k])
-                    store.sums[id] = overflow ? .max : sum
+                    store.sums[id] = store.sums[id].addingSaturated(columns.scaledSums[k])
                     store.lastUpdated[id] = now
                     if let settings = definition.native, let encoded = columns.native?[k]?.encoded,
                         let native = Self.nativeHistogram(encoded, maxBuckets: settings.maxBuckets)

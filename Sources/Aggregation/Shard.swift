@@ -422,8 +422,7 @@ public struct ShardState: AccessRecordSink, Sendable {
         let clamped = min(value, 1 << 53)
         let bucket = SchemaPlan.bucket(plan, clamped, tables: tables, bounds: bounds)
         store.counts[id &* plan.pointee.width &+ bucket] &+= 1
-        let (sum, overflow) = store.sums[id].addingReportingOverflow(clamped)
-        store.sums[id] = overflow ? .max : sum
+        store.sums[id] = store.sums[id].addingSaturated(clamped)
         store.lastUpdated[id] = now
         if plan.pointee.hasNative { observeNative(plan, store, id, clamped) }
         let slot = id &* plan.pointee.width &+ bucket

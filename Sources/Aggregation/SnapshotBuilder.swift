@@ -91,8 +91,7 @@ public enum SnapshotBuilder {
                     if store.hasSums {
                         sums[family].withUnsafeMutableBufferPointer { target in
                             for k in 0..<seriesCount {
-                                let (sum, overflow) = target[k].addingReportingOverflow(store.sums[k])
-                                target[k] = overflow ? .max : sum
+                                target[k] = target[k].addingSaturated(store.sums[k])
                             }
                         }
                     }

@@ -69,8 +69,7 @@ final class SnapshotPieces: FamilyPieces {
                     guard id < store.capacity else { continue }
                     for b in 0..<width { counts[position * width + b] &+= store.counts[id * width + b] }
                     if store.hasSums && !sums.isEmpty {
-                        let (sum, overflow) = sums[position].addingReportingOverflow(store.sums[id])
-                        sums[position] = overflow ? .max : sum
+                        sums[position] = sums[position].addingSaturated(store.sums[id])
                     }
                     if exemplars != nil {
                         let base = id * width

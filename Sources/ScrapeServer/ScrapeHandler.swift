@@ -211,12 +211,9 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
         }.assumeIsolated().whenComplete { result in
             switch result {
             case .success(let rendered):
-                var headers = HTTPHeaders()
-                headers.add(name: "content-type", value: format.contentType)
-                if let encoding = rendered.coding.headerValue { headers.add(name: "content-encoding", value: encoding) }
-                headers.add(name: "vary", value: "Accept, Accept-Encoding")
                 self.writeResponse(
-                    context: context, head, status: .ok, headers: headers, body: rendered.body.chunks,
+                    context: context, head, status: .ok, headers: Self.scrapeHeaders(format, rendered.coding),
+                    body: rendered.body.chunks,
                     keepAlive: keepAlive)
                 _ = self.shared.threadPool.runIfActive(eventLoop: context.eventLoop) { renderer.releaseFreeMemory() }
             case .failure:
@@ -242,13 +239,9 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
                 format: format, coding: coding, recordsScrape: true,
                 begin: { used in
                     loop.execute {
-                        var headers = HTTPHeaders()
-                        headers.add(name: "content-type", value: format.contentType)
-                        if let encoding = used.headerValue { headers.add(name: "content-encoding", value: encoding) }
-                        headers.add(name: "vary", value: "Accept, Accept-Encoding")
                         bound.value.handler.writeHead(
-                            context: bound.value.context, head, status: .ok, headers: headers, length: nil,
-                            keepAlive: keepAlive)
+                            context: bound.value.context, head, status: .ok, headers: Self.scrapeHeaders(format, used),
+                            length: nil, keepAlive: keepAlive)
                     }
                 },
                 send: { chunk in
@@ -270,6 +263,15 @@ final class ScrapeHandler: ChannelInboundHandler, RemovableChannelHandler {
                     context: context, head, status: .serviceUnavailable, body: "shutting down\n", keepAlive: false)
             }
         }
+    }
+
+    /// A scrape response's headers: the format, the coding the body is in, and what they vary by.
+    private static func scrapeHeaders(_ format: ExpositionFormat, _ coding: ContentCoding) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: format.contentType)
+        if let encoding = coding.headerValue { headers.add(name: "content-encoding", value: encoding) }
+        headers.add(name: "vary", value: "Accept, Accept-Encoding")
+        return headers
     }
 
     /// What a streamed scrape writes to, held on the event loop.
